@@ -1,0 +1,228 @@
+// Package classify decides whether a request is an API error and which:
+// vendor, code, range, category, retry verdict and whether the code is
+// known to the vendor's catalog.
+//
+// It is pure: no I/O except reading vendor definitions from an fs.FS, no
+// goroutines. The vendor catalogs are data (vendors/*.yaml, embedded);
+// operators add or replace vendors with files of the same format.
+package classify
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/apierr/apierr/ingest"
+	"github.com/valyala/fastjson"
+)
+
+// maxMessage bounds the message kept from a body, in bytes.
+const maxMessage = 512
+
+// Event is the classification of one request.
+type Event struct {
+	Error      bool     // false: a success, counted only in the vendor's requests
+	Vendor     string   // vendor id, or the host for requests no vendor claims
+	Code       string   // the vendor's most specific identifier, or http_<status>
+	HTTPStatus int      // the HTTP status of the response
+	Range      string   // the catalog's named code range, if any
+	Category   Category // what kind of failure
+	Retry      Retry    // whether a retry can help
+	Known      bool     // the code is in the vendor's catalog
+	Message    string   // the body's message, else the catalog's
+	Why        string   // the reason for the retry verdict
+}
+
+// UnknownHost is the vendor of a request that names no host at all.
+const UnknownHost = "unknown"
+
+// Classifier classifies Records against a Catalog. It holds a parser, so it
+// is not safe for concurrent use: give each goroutine its own.
+type Classifier struct {
+	cat    *Catalog
+	parser fastjson.Parser
+}
+
+// NewClassifier returns a Classifier over cat.
+func NewClassifier(cat *Catalog) *Classifier { return &Classifier{cat: cat} }
+
+// Classify classifies one request. Precedence for the verdict: the exact
+// code in the vendor's catalog, the vendor's range rule, the HTTP status,
+// then unknown; response headers (Retry-After, rate limits) may refine it.
+func (c *Classifier) Classify(rec *ingest.Record) Event {
+	cat := c.cat
+	v := cat.vendorFor(rec.Host, rec.Path)
+	isErr := rec.Status >= 400
+
+	// Find the envelope: the claiming vendor's, else a vendor's distinctive
+	// shape, else a generic recognizer.
+	var (
+		env  *envelope
+		body *fastjson.Value
+	)
+	parsed := false
+	try := func(envs []*envelope) *envelope {
+		for _, e := range envs {
+			if !isErr && !e.def.AnyStatus || !e.mayMatch(rec.Body) {
+				continue
+			}
+			if !parsed {
+				parsed = true
+				body = c.parse(rec.Body)
+			}
+			if body != nil && e.matches(body) {
+				return e
+			}
+		}
+		return nil
+	}
+	if v != nil {
+		env = try(v.envelopes)
+	} else {
+		if env = try(cat.attrib); env != nil {
+			v = env.vendor
+		} else {
+			env = try(cat.generic.envelopes)
+		}
+	}
+	if env == nil && !isErr {
+		return Event{Vendor: vendorName(v, rec.Host), HTTPStatus: rec.Status}
+	}
+
+	owner := v
+	if owner == nil {
+		owner = cat.generic
+	}
+	ev := Event{Error: true, Vendor: vendorName(v, rec.Host), HTTPStatus: rec.Status}
+	var msg []byte
+	if env != nil {
+		ev.Code, msg = env.extract(body)
+	}
+	c.verdict(&ev, owner, rec.Status)
+	if len(msg) > 0 {
+		ev.Message = cutMessage(msg)
+	}
+	applyHeaders(&ev, owner, cat.generic, rec)
+	return ev
+}
+
+// verdict fills range, category, retry, known and the catalog message.
+func (c *Classifier) verdict(ev *Event, v *vendor, status int) {
+	if ev.Code != "" {
+		if k, ok := v.codes[ev.Code]; ok {
+			ev.Code = k.Code // the catalog's string: no allocation kept per event
+			ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = k.Category, k.Retry, true, k.Message, why(k.Why, k.Category)
+			if r := v.rangeFor(ev.Code); r != nil {
+				ev.Range = r.Name
+			}
+			return
+		}
+		if r := v.rangeFor(ev.Code); r != nil {
+			ev.Range = r.Name
+			if r.Category != "" {
+				ev.Category, ev.Retry, ev.Why = r.Category, r.Retry, why(r.Why, r.Category)
+				return
+			}
+		}
+		if s := c.cat.status(v, status); s != nil && status >= 400 {
+			ev.Category, ev.Retry, ev.Why = s.Category, s.Retry, why(s.Why, s.Category)
+			return
+		}
+		ev.Category, ev.Retry, ev.Why = Unknown, RetryNo, defaultWhy[Unknown]
+		return
+	}
+	// The body names no code: the HTTP status is the code.
+	ev.Code, ev.Range = StatusCode(status), statusRange(status)
+	if s := c.cat.status(v, status); s != nil {
+		ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = s.Category, s.Retry, true, s.Message, why(s.Why, s.Category)
+		return
+	}
+	switch {
+	case status >= 500:
+		ev.Category, ev.Retry = Server, RetryBackoff
+	default:
+		ev.Category, ev.Retry = Unknown, RetryNo
+	}
+	ev.Why = defaultWhy[ev.Category]
+}
+
+// applyHeaders lets the first matching header rule (the vendor's, then the
+// generic ones) refine the verdict.
+func applyHeaders(ev *Event, v, generic *vendor, rec *ingest.Record) {
+	if len(rec.Headers) == 0 {
+		return
+	}
+	for _, rules := range [][]HeaderRule{v.def.Headers, generic.def.Headers} {
+		for i := range rules {
+			r := &rules[i]
+			val := rec.Header(r.Name)
+			if val == nil || r.Value != "" && !bytes.EqualFold(val, []byte(r.Value)) ||
+				len(r.IfRetry) > 0 && !contains(r.IfRetry, ev.Retry) ||
+				len(r.IfCategory) > 0 && !contains(r.IfCategory, ev.Category) {
+				continue
+			}
+			if r.Category != "" {
+				ev.Category = r.Category
+			}
+			if r.Retry != "" {
+				ev.Retry = r.Retry
+			}
+			ev.Why = why(r.Why, ev.Category)
+			return
+		}
+	}
+}
+
+func contains[T comparable](s []T, x T) bool {
+	for _, e := range s {
+		if e == x {
+			return true
+		}
+	}
+	return false
+}
+
+// parse parses a body that looks like JSON; nil otherwise.
+func (c *Classifier) parse(b []byte) *fastjson.Value {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return nil
+	}
+	v, err := c.parser.ParseBytes(b)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+func vendorName(v *vendor, host string) string {
+	if v != nil {
+		return v.def.ID
+	}
+	if host == "" {
+		return UnknownHost
+	}
+	return host
+}
+
+// cutMessage copies a message out of the parser's memory, cut to
+// maxMessage bytes on a rune boundary.
+func cutMessage(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) <= maxMessage {
+		return string(b)
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return string(b[:cut]) + "…"
+}
+
+// String renders an event for debugging.
+func (e Event) String() string {
+	if !e.Error {
+		return e.Vendor + " ok " + strconv.Itoa(e.HTTPStatus)
+	}
+	return e.Vendor + " " + e.Code + " " + string(e.Category) + " " + string(e.Retry)
+}

@@ -1,0 +1,109 @@
+package classify
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// envelope is an Envelope compiled for matching.
+type envelope struct {
+	def     *Envelope
+	vendor  *vendor
+	require []cond
+	code    []jpath
+	message []jpath
+	needles [][]byte // `"key"` strings every matching body contains
+}
+
+func compileEnvelope(v *vendor, d *Envelope) (*envelope, error) {
+	e := &envelope{def: d, vendor: v}
+	for _, r := range d.Require {
+		c, err := parseCond(r)
+		if err != nil {
+			return nil, err
+		}
+		e.require = append(e.require, c)
+		if k := c.path.firstKey(); k != "" {
+			e.needles = append(e.needles, []byte(`"`+k+`"`))
+		}
+	}
+	for _, s := range d.Code {
+		p, err := parsePath(s)
+		if err != nil {
+			return nil, err
+		}
+		e.code = append(e.code, p)
+	}
+	for _, s := range d.Message {
+		p, err := parsePath(s)
+		if err != nil {
+			return nil, err
+		}
+		e.message = append(e.message, p)
+	}
+	return e, nil
+}
+
+// mayMatch is a cheap test on the raw body: false means the envelope
+// cannot match, so the body need not be parsed.
+func (e *envelope) mayMatch(raw []byte) bool {
+	for _, n := range e.needles {
+		if !bytes.Contains(raw, n) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *envelope) matches(body *fastjson.Value) bool {
+	for _, c := range e.require {
+		if !c.holds(body) {
+			return false
+		}
+	}
+	return true
+}
+
+// extract returns the code and message an error body carries ("" when
+// absent).
+func (e *envelope) extract(body *fastjson.Value) (code string, msg []byte) {
+	for _, p := range e.code {
+		if v := p.eval(body); v != nil {
+			if s, ok := codeString(v); ok {
+				code = s
+				break
+			}
+		}
+	}
+	if e.def.TrimURI && code != "" {
+		code = trimURI(code)
+	}
+	if code == "" {
+		code = e.def.DefaultCode
+	}
+	for _, p := range e.message {
+		if v := p.eval(body); v != nil && v.Type() == fastjson.TypeString {
+			if b, _ := v.StringBytes(); len(bytes.TrimSpace(b)) > 0 {
+				msg = b
+				break
+			}
+		}
+	}
+	return code, msg
+}
+
+// trimURI keeps the last path segment of a problem type URI
+// ("https://example.com/probs/out-of-credit" → "out-of-credit");
+// "about:blank" means no type at all.
+func trimURI(s string) string {
+	if s == "about:blank" {
+		return ""
+	}
+	s = strings.TrimRight(s, "/")
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

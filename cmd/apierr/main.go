@@ -1,0 +1,124 @@
+// Command apierr tells the people who run third-party API integrations what
+// is failing, how often, and whether a retry would help.
+//
+// This package is wiring only: subcommands, flags, config, signals and exit
+// codes. The work is done by ingest, classify, storage and report.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(m.ExitCode(err))
+}
+
+// Main holds the process's environment so tests can run commands in-process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// NewMain returns a Main wired to the process's standard streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+const usage = `apierr tells what is failing in your API integrations, how often, and whether a retry would help.
+
+Usage:
+
+	apierr <command> [arguments]
+
+Commands:
+
+	classify   classify request-log lines, one JSON result per line
+	codes      list the vendor catalogs: codes, categories, retry verdicts
+	version    print the version
+
+Run 'apierr <command> -h' for a command's flags.
+`
+
+// Run dispatches to a subcommand.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	cmd, rest := "", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "classify":
+		return (&ClassifyCommand{m: m}).Run(ctx, rest)
+	case "codes":
+		return (&CodesCommand{m: m}).Run(ctx, rest)
+	case "version":
+		return (&VersionCommand{m: m}).Run(ctx, rest)
+	case "", "help", "-h", "-help", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		if cmd == "" {
+			return usageErrorf("no command given")
+		}
+		return nil
+	}
+	return usageErrorf("unknown command %q (run 'apierr help')", cmd)
+}
+
+// UsageError is a mistake in the command line or the config: exit code 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// ExitCode prints err (if any) and returns the process exit code: 0
+// success, 1 runtime failure, 2 usage or config error.
+func (m *Main) ExitCode(err error) int {
+	var ue *UsageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(m.Stderr, "apierr:", err)
+		return 2
+	}
+	fmt.Fprintln(m.Stderr, "apierr:", err)
+	return 1
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: apierr %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+// Package ingest turns JSON request-log lines into Records.
+//
+// It owns reading log input (line splitting, the line decoder and, later,
+// tailing files) and knows nothing about vendors: deciding whether a Record
+// is an API error is the job of package classify.
+package ingest
+
+import (
+	"errors"
+	"time"
+)
+
+// Record is one decoded log line: one outbound HTTP call.
+//
+// A Record returned by a Decoder is valid until the Decoder's next call:
+// Body and the Header values point into the Decoder's buffers.
+type Record struct {
+	Time    time.Time     // zero when the line has no usable timestamp
+	Method  string        // upper case, empty when absent
+	URL     string        // as logged
+	Host    string        // lower case, without port
+	Path    string        // without query or fragment
+	Status  int           // HTTP status, always set on a decoded Record
+	Latency time.Duration // zero when absent
+	Headers []Header      // response headers that bear on retrying only
+	Body    []byte        // response body: JSON text, plain text, HTML or empty
+}
+
+// Header is one response header kept from the log line. Only the headers
+// that inform a retry verdict are kept (see RetryHeader).
+type Header struct {
+	Name  string // lower case
+	Value []byte
+}
+
+// Header returns the value of the named header (lower case), or nil.
+func (r *Record) Header(name string) []byte {
+	for i := range r.Headers {
+		if r.Headers[i].Name == name {
+			return r.Headers[i].Value
+		}
+	}
+	return nil
+}
+
+// Reasons a line is malformed. They label counters, so they are few and fixed.
+const (
+	ReasonEmpty     = "empty line"
+	ReasonNotJSON   = "not JSON"
+	ReasonNotObject = "not an object"
+	ReasonNoStatus  = "no status"
+	ReasonBadStatus = "bad status"
+	ReasonTooLong   = "line too long"
+)
+
+// DecodeError reports a malformed line and why it is malformed.
+type DecodeError struct {
+	Reason string // one of the Reason constants
+	Err    error  // the underlying parser error, if any
+}
+
+func (e *DecodeError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Reason returns the malformed-line reason of err, or "" when err is not a
+// *DecodeError.
+func Reason(err error) string {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return ""
+}

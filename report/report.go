@@ -1,0 +1,40 @@
+// Package report turns stored aggregates and catalog entries into text:
+// tables, markdown, JSON and CSV.
+//
+// It is pure: rows in, bytes out to an io.Writer. It does no other I/O and
+// starts no goroutines. Every vendor-supplied string passes through Clean
+// before it is written, so nothing a vendor sent reaches a terminal raw.
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Format is an output format.
+type Format string
+
+// The output formats.
+const (
+	Table    Format = "table"
+	Markdown Format = "markdown"
+	JSON     Format = "json"
+	CSV      Format = "csv"
+)
+
+// Formats lists every format.
+var Formats = []Format{Table, Markdown, JSON, CSV}
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown format %q (want %s)", s, strings.Join(names, ", "))
+}
