@@ -20,17 +20,18 @@ import (
 const maxMessage = 512
 
 // Event is the classification of one request.
+// Its JSON form is the contract of `apierr classify` (DESIGN.md).
 type Event struct {
-	Error      bool     // false: a success, counted only in the vendor's requests
-	Vendor     string   // vendor id, or the host for requests no vendor claims
-	Code       string   // the vendor's most specific identifier, or http_<status>
-	HTTPStatus int      // the HTTP status of the response
-	Range      string   // the catalog's named code range, if any
-	Category   Category // what kind of failure
-	Retry      Retry    // whether a retry can help
-	Known      bool     // the code is in the vendor's catalog
-	Message    string   // the body's message, else the catalog's
-	Why        string   // the reason for the retry verdict
+	Error      bool     `json:"error"`         // false: a success, counted only in the vendor's requests
+	Vendor     string   `json:"vendor"`        // vendor id, or the host for requests no vendor claims
+	Code       string   `json:"code"`          // the vendor's most specific identifier, or http_<status>
+	HTTPStatus int      `json:"http_status"`   // the HTTP status of the response
+	Range      string   `json:"range"`         // the catalog's named code range, if any
+	Category   Category `json:"category"`      // what kind of failure
+	Retry      Retry    `json:"retry"`         // whether a retry can help
+	Known      bool     `json:"known"`         // the code is in the vendor's catalog
+	Message    string   `json:"message"`       // the body's message, else the catalog's
+	Why        string   `json:"why,omitempty"` // the reason for the retry verdict
 }
 
 // UnknownHost is the vendor of a request that names no host at all.
@@ -96,7 +97,7 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	ev := Event{Error: true, Vendor: vendorName(v, rec.Host), HTTPStatus: rec.Status}
 	var msg []byte
 	if env != nil {
-		ev.Code, msg = env.extract(body)
+		ev.Code, msg = env.extract(body, rec.Status)
 	}
 	c.verdict(&ev, owner, rec.Status)
 	if len(msg) > 0 {

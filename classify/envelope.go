@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
@@ -67,11 +68,12 @@ func (e *envelope) matches(body *fastjson.Value) bool {
 }
 
 // extract returns the code and message an error body carries ("" when
-// absent).
-func (e *envelope) extract(body *fastjson.Value) (code string, msg []byte) {
+// absent). A numeric code that only repeats the HTTP status is no code:
+// the next path is tried ({"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}).
+func (e *envelope) extract(body *fastjson.Value, status int) (code string, msg []byte) {
 	for _, p := range e.code {
 		if v := p.eval(body); v != nil {
-			if s, ok := codeString(v); ok {
+			if s, ok := codeString(v); ok && !(v.Type() == fastjson.TypeNumber && s == strconv.Itoa(status)) {
 				code = s
 				break
 			}

@@ -76,6 +76,9 @@ func (lr *LineReader) Next() ([]byte, error) {
 				return nil, io.EOF
 			}
 			lr.partial = true
+			if len(lr.buf) > lr.max {
+				return nil, ErrLineTooLong
+			}
 			return lr.buf, nil
 		default:
 			return nil, err

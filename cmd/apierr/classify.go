@@ -16,19 +16,10 @@ import (
 // ClassifyCommand prints one JSON classification per log line.
 type ClassifyCommand struct{ m *Main }
 
-// classifyLine is the output contract of `apierr classify` (DESIGN.md).
+// classifyLine is one line of `apierr classify` output (DESIGN.md).
 type classifyLine struct {
-	Line       int64  `json:"line"`
-	Error      bool   `json:"error"`
-	Vendor     string `json:"vendor"`
-	Code       string `json:"code"`
-	HTTPStatus int    `json:"http_status"`
-	Range      string `json:"range"`
-	Category   string `json:"category"`
-	Retry      string `json:"retry"`
-	Known      bool   `json:"known"`
-	Message    string `json:"message"`
-	Why        string `json:"why,omitempty"`
+	Line int64 `json:"line"`
+	classify.Event
 }
 
 type malformedLine struct {
@@ -58,7 +49,7 @@ func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
 	if name := fs.Arg(0); name != "" && name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return &UsageError{Err: err}
+			return err
 		}
 		defer f.Close()
 		in = f
@@ -84,11 +75,7 @@ func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
 		if err == nil {
 			var rec *ingest.Record
 			if rec, err = dec.Decode(line); err == nil {
-				ev := cl.Classify(rec)
-				err = enc.Encode(classifyLine{Line: n, Error: ev.Error, Vendor: ev.Vendor, Code: ev.Code,
-					HTTPStatus: ev.HTTPStatus, Range: ev.Range, Category: string(ev.Category), Retry: string(ev.Retry),
-					Known: ev.Known, Message: ev.Message, Why: ev.Why})
-				if err != nil {
+				if err := enc.Encode(classifyLine{Line: n, Event: cl.Classify(rec)}); err != nil {
 					return err
 				}
 				continue

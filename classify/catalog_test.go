@@ -1,0 +1,254 @@
+package classify_test
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/ingest"
+)
+
+// MustLoad loads the built-in catalog.
+func MustLoad(tb testing.TB) *classify.Catalog {
+	tb.Helper()
+	cat, err := classify.Load(classify.Builtin())
+	if err != nil {
+		tb.Fatalf("Load: %v", err)
+	}
+	return cat
+}
+
+// TestCatalog_Documented checks that every code of the four vendors' error
+// pages is in the catalog, with the page's message.
+func TestCatalog_Documented(t *testing.T) {
+	cat := MustLoad(t)
+	entries := map[string]classify.Entry{}
+	for _, e := range cat.Entries("") {
+		entries[e.Vendor+" "+e.Code] = e
+	}
+	f, err := os.Open("../testdata/catalog/documented.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	perVendor := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") {
+			continue
+		}
+		fields := strings.Split(sc.Text(), "\t")
+		vendor, page, code, msg := fields[0], fields[1], fields[2], fields[3]
+		e, ok := entries[vendor+" "+code]
+		if !ok {
+			t.Errorf("%s %s (%s): not in the catalog", vendor, code, page)
+			continue
+		}
+		if !strings.HasPrefix(strings.ToLower(msg), strings.ToLower(e.Message)) && !strings.HasPrefix(strings.ToLower(e.Message), strings.ToLower(msg)) {
+			t.Errorf("%s %s: Message=%q, the page says %q", vendor, code, e.Message, msg)
+		}
+		if !strings.HasPrefix(code, "http_") {
+			perVendor[vendor]++
+		}
+	}
+	// The counts of the pages: a list that lost lines fails here.
+	want := map[string]int{"piggy": 60, "textalk": 45, "picqer": 41, "voucherify": 31}
+	for v, n := range want {
+		if perVendor[v] != n {
+			t.Errorf("documented.tsv has %d %s codes, want %d", perVendor[v], v, n)
+		}
+	}
+}
+
+// TestCatalog_Lint checks every entry for a full, valid verdict.
+func TestCatalog_Lint(t *testing.T) {
+	cat := MustLoad(t)
+	seen := map[string]bool{}
+	for _, e := range cat.Entries("") {
+		key := e.Vendor + " " + e.Code
+		switch {
+		case seen[key]:
+			t.Errorf("%s: listed twice", key)
+		case !e.Category.Valid():
+			t.Errorf("%s: Category=%q", key, e.Category)
+		case !e.Retry.Valid():
+			t.Errorf("%s: Retry=%q", key, e.Retry)
+		case e.Source == "":
+			t.Errorf("%s: no source", key)
+		case e.Why == "":
+			t.Errorf("%s: no reason for the verdict", key)
+		case e.Message == "":
+			t.Errorf("%s: no message", key)
+		}
+		seen[key] = true
+	}
+	for _, id := range cat.Vendors() {
+		if id != classify.GenericID && cat.Vendor(id).Sample == nil {
+			t.Errorf("%s: no sample", id)
+		}
+	}
+}
+
+// shapes wraps a response in each log shape the decoder recognizes.
+var shapes = []struct {
+	name string
+	line func(method, url string, status int, body string) string
+}{
+	{"flat", func(m, u string, s int, b string) string {
+		return `{"ts":"2026-11-20T10:00:00Z","method":"` + m + `","url":"` + u + `","status":` + itoa(s) + `,"duration_ms":12,"response_body":` + quote(b) + `}`
+	}},
+	{"nested", func(m, u string, s int, b string) string {
+		return `{"time":1795168800,"request":{"method":"` + m + `","url":"` + u + `"},"response":{"status":` + itoa(s) + `,"body":` + b + `}}`
+	}},
+	{"ecs", func(m, u string, s int, b string) string {
+		return `{"@timestamp":"2026-11-20T10:00:00.000Z","url":{"full":"` + u + `"},"http":{"request":{"method":"` + m + `"},"response":{"status_code":` + itoa(s) + `,"body":{"content":` + quote(b) + `}}},"event":{"duration":12000000}}`
+	}},
+	{"otel_dotted", func(m, u string, s int, b string) string {
+		return `{"timestamp":1795168800000,"url.full":"` + u + `","http.request.method":"` + m + `","http.response.status_code":` + itoa(s) + `,"body":` + quote(b) + `}`
+	}},
+	{"otel_nested", func(m, u string, s int, b string) string {
+		return `{"timestamp":"1795168800000000000","url":{"full":"` + u + `"},"http":{"request":{"method":"` + m + `"},"response":{"status_code":"` + itoa(s) + `"}},"body":` + b + `}`
+	}},
+}
+
+// TestCatalog_EveryCodeEveryShape renders each vendor's sample error for
+// every code of its catalog, wraps it in every log shape, and checks that
+// the classifier names the same vendor, code and verdict.
+func TestCatalog_EveryCodeEveryShape(t *testing.T) {
+	cat := MustLoad(t)
+	cl := classify.NewClassifier(cat)
+	dec := ingest.NewDecoder(ingest.AutoMapping())
+	n := 0
+	for _, e := range cat.Entries("") {
+		v := cat.Vendor(e.Vendor)
+		if v.Sample == nil || strings.HasPrefix(e.Code, "http_") {
+			continue
+		}
+		status := v.Sample.Status
+		if e.Status >= 400 {
+			status = e.Status
+		}
+		body := v.Sample.Render(e.Code, e.Message, status)
+		for _, sh := range shapes {
+			line := sh.line(v.Sample.Method, v.Sample.URL, status, body)
+			rec, err := dec.Decode([]byte(line))
+			if err != nil {
+				t.Fatalf("%s %s %s: Decode: %v\n%s", e.Vendor, e.Code, sh.name, err, line)
+			}
+			ev := cl.Classify(rec)
+			if !ev.Error || ev.Vendor != e.Vendor || ev.Code != e.Code || !ev.Known ||
+				ev.Category != e.Category || ev.Retry != e.Retry || ev.Range != e.Range || ev.HTTPStatus != status {
+				t.Errorf("%s %s %s: got %+v, want %s %s %s %s range %q", e.Vendor, e.Code, sh.name, ev, e.Vendor, e.Code, e.Category, e.Retry, e.Range)
+			}
+			n++
+		}
+	}
+	if n < 5*250 {
+		t.Errorf("checked %d code×shape pairs, want at least %d", n, 5*250)
+	}
+}
+
+// TestLoad_UserVendor adds a vendor from a directory, no Go code.
+func TestLoad_UserVendor(t *testing.T) {
+	cat, err := classify.Load(classify.Builtin(), os.DirFS("../testdata/vendors.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := classifyLine(t, cat, `{"ts":1,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}}`)
+	if ev.Vendor != "stripe" || ev.Code != "card_declined" || !ev.Known || ev.Category != classify.BusinessRule {
+		t.Fatalf("got %+v, want stripe card_declined business_rule known", ev)
+	}
+	ev = classifyLine(t, cat, `{"ts":1,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"expired_card","message":"Expired."}}}`)
+	if ev.Code != "expired_card" || ev.Known || ev.Category != classify.BusinessRule {
+		t.Fatalf("unknown code: got %+v, want expired_card unknown, business_rule by its status", ev)
+	}
+}
+
+// TestLoad_Replace: a user file with a built-in's id replaces it whole.
+func TestLoad_Replace(t *testing.T) {
+	user := fstest.MapFS{"piggy.yaml": {Data: []byte(`
+id: piggy
+name: Piggy, trimmed
+source: local
+match: {hosts: [api.piggy.eu]}
+envelopes: [{name: e, require: ["code:int"], code: [code], message: [message]}]
+codes: [{code: "1", message: One, category: server, retry: retry}]
+`)}}
+	cat, err := classify.Load(classify.Builtin(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(cat.Entries("piggy")); got != 1 {
+		t.Fatalf("piggy entries=%d, want 1 (no merge with the built-in)", got)
+	}
+	ev := classifyLine(t, cat, `{"url":"https://api.piggy.nl/x","status":400,"body":{"code":1008,"message":"Shop not found.","status_code":400}}`)
+	if ev.Vendor == "piggy" {
+		t.Fatalf("api.piggy.nl is no longer claimed, got vendor %q", ev.Vendor)
+	}
+}
+
+// TestLoad_Errors: a bad file fails with its name, the field and the fault.
+func TestLoad_Errors(t *testing.T) {
+	base := "id: acme\nname: Acme\nsource: s\nmatch: {hosts: [api.acme.test]}\n"
+	tests := []struct {
+		name, file, body, want string
+	}{
+		{"ErrYAML", "acme.yaml", "id: [", "acme.yaml: "},
+		{"ErrUnknownKey", "acme.yaml", base + "colour: red\n", "field colour not found"},
+		{"ErrIDMismatch", "other.yaml", base, `other.yaml: id: "acme" does not match the file name "other"`},
+		{"ErrCategory", "acme.yaml", base + "codes: [{code: x, message: m, category: bogus, retry: \"no\"}]\n", `acme.yaml: codes[0].category: unknown category "bogus"`},
+		{"ErrRetry", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: maybe}]\n", `codes[0].retry: unknown retry verdict "maybe"`},
+		{"ErrDuplicateCode", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: \"no\"}, {code: x, message: m, category: auth, retry: \"no\"}]\n", `codes[1].code: "x" listed twice`},
+		{"ErrOverlap", "acme.yaml", base + "ranges: [{name: a, from: 1, to: 10}, {name: b, from: 10, to: 20}]\n", "ranges[1]: b 10..20 overlaps ranges[0] a 1..10"},
+		{"ErrBadPath", "acme.yaml", base + "envelopes: [{name: e, require: [\"a..b\"]}]\n", "envelopes[0].require[0]"},
+		{"ErrType", "acme.yaml", base + "envelopes: [{name: e, require: [\"a:integer\"]}]\n", `unknown type "integer"`},
+		{"ErrNoRequire", "acme.yaml", base + "envelopes: [{name: e, code: [a]}]\n", "envelopes[0].require: give at least one condition"},
+		{"ErrHost", "acme.yaml", "id: acme\nmatch: {hosts: [\"https://acme.test\"]}\n", "match.hosts[0]"},
+		{"ErrStatus", "acme.yaml", base + "statuses: [{status: 42, message: m, category: auth, retry: \"no\"}]\n", "statuses[0].status: 42"},
+		{"ErrSample", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: \"no\"}]\nsample: {url: u, body: '{\"code\": {{code}}'}\n", "sample.body: not JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := classify.Load(fstest.MapFS{tc.file: {Data: []byte(tc.body)}})
+			var le *classify.LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("err=%v, want a *LoadError", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err=%q, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("ErrHostClash", func(t *testing.T) {
+		_, err := classify.Load(classify.Builtin(), fstest.MapFS{"acme.yaml": {Data: []byte("id: acme\nmatch: {hosts: [api.piggy.eu]}\n")}})
+		if err == nil || !strings.Contains(err.Error(), "api.piggy.eu is also claimed by") {
+			t.Fatalf("err=%v, want a host clash", err)
+		}
+	})
+}
+
+func classifyLine(tb testing.TB, cat *classify.Catalog, line string) classify.Event {
+	tb.Helper()
+	rec, err := ingest.NewDecoder(ingest.AutoMapping()).Decode([]byte(line))
+	if err != nil {
+		tb.Fatalf("Decode: %v", err)
+	}
+	return classify.NewClassifier(cat).Classify(rec)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// quote returns s as a JSON string.
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func fstestFS(name string, data []byte) fstest.MapFS {
+	return fstest.MapFS{name: {Data: data}}
+}

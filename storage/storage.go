@@ -1,0 +1,3 @@
+// Package storage keeps apierr's aggregates in SQLite. It is the only
+// package that speaks SQL.
+package storage
