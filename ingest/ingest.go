@@ -77,3 +77,20 @@ func Reason(err error) string {
 	}
 	return ""
 }
+
+// FileKey identifies a file by device and inode, whatever its name.
+type FileKey struct {
+	Dev, Ino uint64
+}
+
+// Position is how far an input file has been read: the offset just past
+// the last line whose counts are committed. Fingerprint holds the file's
+// first bytes (up to FingerprintSize), to tell a file whose inode was
+// reused, or that was truncated and rewritten, from the one read before,
+// and to find the rotated copy of a file truncated in place.
+type Position struct {
+	Key         FileKey
+	Path        string
+	Offset      int64
+	Fingerprint []byte
+}

@@ -1,3 +1,241 @@
-// Package storage keeps apierr's aggregates in SQLite. It is the only
-// package that speaks SQL.
+// Package storage keeps apierr's aggregates in SQLite: error, request and
+// malformed-line counts per time bucket, sample messages, and the read
+// positions of input files.
+//
+// It is the only package that speaks SQL and the only one that imports
+// mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`);
+// readers (`apierr report`) open it read-only while it writes, through WAL.
 package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Errors the caller can act on.
+var (
+	ErrNotExist = errors.New("database does not exist")
+	ErrLocked   = errors.New("database is locked by another process")
+	ErrCorrupt  = errors.New("database file is corrupt or not a database")
+	ErrReadOnly = errors.New("database is read-only")
+	ErrFull     = errors.New("disk is full")
+)
+
+// Limits caps cardinality: what a hostile or broken log can add.
+type Limits struct {
+	Vendors            int // distinct vendors
+	CodesPerVendor     int // distinct codes per vendor
+	EndpointsPerVendor int // distinct endpoints per vendor
+	SamplesPerCode     int // sample messages kept per (vendor, code)
+}
+
+// DefaultLimits are DESIGN.md's defaults.
+var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5}
+
+// Other is the label that values over a cap are folded into.
+const Other = "other"
+
+// DB is an apierr database.
+type DB struct {
+	Path     string
+	ReadOnly bool             // open with mode=ro: reports
+	Limits   Limits           // cardinality caps (writer only)
+	Now      func() time.Time // the clock, for tests
+
+	db   *sql.DB
+	caps *caps
+}
+
+// NewDB returns a DB for the file at path with default settings; adjust
+// the fields, then Open.
+func NewDB(path string) *DB {
+	return &DB{Path: path, Limits: DefaultLimits, Now: time.Now}
+}
+
+// Open opens (and, for a writer, creates and migrates) the database.
+func (db *DB) Open() (err error) {
+	if db.Path == "" {
+		return fmt.Errorf("no database path")
+	}
+	if db.ReadOnly {
+		if _, err := os.Stat(db.Path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", db.Path, ErrNotExist)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(db.Path), 0o750); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+
+	q := url.Values{}
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	if db.ReadOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_txlock", "immediate")
+		q.Set("_synchronous", "NORMAL")
+	}
+	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + q.Encode()
+	if db.db, err = sql.Open("sqlite3", dsn); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	defer func() {
+		if err != nil {
+			db.db.Close()
+			db.db = nil
+		}
+	}()
+
+	if db.ReadOnly {
+		if err := db.db.Ping(); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		var mode string
+		if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		return nil
+	}
+
+	// One writer: every statement goes through the same connection.
+	db.db.SetMaxOpenConns(1)
+	if !db.ReadOnly {
+		if err := createPrivate(db.Path); err != nil {
+			return err
+		}
+	}
+	var mode string
+	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
+	if mode != "wal" {
+		return fmt.Errorf("open %s: journal mode is %q, want wal", db.Path, mode)
+	}
+	if err := db.migrate(); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Path, translate(err))
+	}
+	if db.caps, err = db.loadCaps(context.Background()); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
+	return nil
+}
+
+// createPrivate creates the database file 0600 before SQLite does, so
+// counts, endpoints and samples are not world-readable.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, translateOS(err))
+	}
+	return f.Close()
+}
+
+// Close closes the database; it is safe to call more than once.
+func (db *DB) Close() error {
+	if db.db == nil {
+		return nil
+	}
+	err := db.db.Close()
+	db.db = nil
+	return err
+}
+
+// migrate applies the embedded migrations not yet applied, in name order,
+// one transaction each.
+func (db *DB) migrate() error {
+	if _, err := db.db.Exec(`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(name string) error {
+	tx, err := db.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	sqlText, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(string(sqlText)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, db.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// translate turns driver errors into the package's errors; the only place
+// that looks at sqlite3 error codes.
+func translate(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		return fmt.Errorf("%w (%v)", ErrLocked, err)
+	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB:
+		return fmt.Errorf("%w (%v)", ErrCorrupt, err)
+	case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm, sqlite3.ErrAuth:
+		if se.Code == sqlite3.ErrCantOpen {
+			return fmt.Errorf("cannot open the database file: %w", err)
+		}
+		return fmt.Errorf("%w (%v)", ErrReadOnly, err)
+	case sqlite3.ErrFull:
+		return fmt.Errorf("%w (%v)", ErrFull, err)
+	}
+	return err
+}
+
+func translateOS(err error) error {
+	if errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "read-only file system") {
+		return fmt.Errorf("%w: %v", ErrReadOnly, err)
+	}
+	return err
+}
+
+// ms converts a time to the stored form: UTC unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Minute and Hour are the bucket sizes.
+const (
+	Minute = int64(time.Minute / time.Millisecond)
+	Hour   = int64(time.Hour / time.Millisecond)
+)

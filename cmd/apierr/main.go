@@ -19,6 +19,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal asks for a clean stop (commit, then exit 0); a
+		// second one exits at once. Committed counts are never half-written.
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "apierr: second signal: exiting without the last commit")
+		os.Exit(1)
+	}()
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])
 	stop()
@@ -46,6 +56,9 @@ Usage:
 
 Commands:
 
+	run        the daemon: tail log files, classify, store counts in SQLite
+	ingest     read log files (or standard input) once, to their end
+	report     what is failing, how often, and whether a retry helps
 	classify   classify request-log lines, one JSON result per line
 	codes      list the vendor catalogs: codes, categories, retry verdicts
 	version    print the version
@@ -60,6 +73,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
+	case "run":
+		return (&RunCommand{m: m}).Run(ctx, rest)
+	case "ingest":
+		return (&IngestCommand{m: m}).Run(ctx, rest)
+	case "report":
+		return (&ReportCommand{m: m}).Run(ctx, rest)
 	case "classify":
 		return (&ClassifyCommand{m: m}).Run(ctx, rest)
 	case "codes":

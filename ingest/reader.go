@@ -1,0 +1,173 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+)
+
+// FingerprintSize is how many of a file's first bytes identify its content.
+const FingerprintSize = 256
+
+// minFingerprint is the shortest fingerprint trusted to match a rotated
+// copy to its original: shorter prefixes are too likely to be shared.
+const minFingerprint = 64
+
+// Chunk is a run of complete lines read from one input, in file order.
+// Pos is the position just past the chunk: once the chunk's lines are
+// counted, Pos may be committed with them.
+type Chunk struct {
+	Pos     Position
+	Data    []byte // complete lines, each ending in '\n'; may be empty
+	TooLong int    // lines over the limit skipped after Data's lines
+	Reset   bool   // the file was truncated: reading restarted at offset 0
+}
+
+// fileReader reads one file by descriptor, in large blocks, from a line
+// boundary. It never consumes a partial last line, and skips lines over
+// the limit without holding them in memory.
+type fileReader struct {
+	f        *os.File
+	pos      Position
+	maxLine  int
+	block    int
+	carry    []byte // bytes read after the last newline
+	skipping bool   // inside a line over the limit
+	skipped  int64  // bytes of that line seen so far
+
+	// onTruncate, if set, is given the position a truncation discards.
+	onTruncate func(old Position)
+}
+
+func newFileReader(f *os.File, pos Position, maxLine int) *fileReader {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	return &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1)}
+}
+
+// errTruncated reports that the file shrank below the position or its
+// first bytes changed: it must be read again from the start.
+var errTruncated = errors.New("file truncated")
+
+// check compares the file with the position: size and fingerprint.
+func (r *fileReader) check() (size int64, err error) {
+	fi, err := r.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size = fi.Size()
+	if size < r.pos.Offset {
+		return size, errTruncated
+	}
+	if n := len(r.pos.Fingerprint); n < FingerprintSize && size > int64(n) || n > 0 {
+		prefix, err := readPrefix(r.f)
+		if err != nil {
+			return size, err
+		}
+		if !compatible(r.pos.Fingerprint, prefix) {
+			return size, errTruncated
+		}
+		if len(prefix) > len(r.pos.Fingerprint) {
+			r.pos.Fingerprint = prefix
+		}
+	}
+	return size, nil
+}
+
+// reset starts the file over after a truncation.
+func (r *fileReader) reset() {
+	if r.onTruncate != nil {
+		r.onTruncate(r.pos)
+	}
+	prefix, _ := readPrefix(r.f)
+	r.pos.Offset, r.pos.Fingerprint = 0, prefix
+	r.carry, r.skipping, r.skipped = nil, false, 0
+}
+
+// readPrefix returns the file's first FingerprintSize bytes (fewer if it is
+// shorter).
+func readPrefix(f *os.File) ([]byte, error) {
+	b := make([]byte, FingerprintSize)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// compatible reports whether two fingerprints can be of the same file: one
+// is a prefix of the other.
+func compatible(a, b []byte) bool {
+	n := min(len(a), len(b))
+	return bytes.Equal(a[:n], b[:n])
+}
+
+// readToEOF sends every complete line up to the end of the file to emit,
+// in chunks. It returns the number of bytes consumed.
+func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
+	var total int64
+	if _, err := r.check(); errors.Is(err, errTruncated) {
+		r.reset()
+		if !emit(Chunk{Pos: r.pos, Reset: true}) {
+			return 0, nil
+		}
+	} else if err != nil {
+		return 0, err
+	}
+	for {
+		buf := make([]byte, r.block)
+		n0 := copy(buf, r.carry)
+		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
+		n, err := r.f.ReadAt(buf[n0:], readAt)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		data := buf[:n0+n]
+
+		if r.skipping {
+			// Inside a line over the limit: look for its end only.
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				r.skipped += int64(len(data))
+				r.carry = nil
+				continue
+			}
+			end := r.pos.Offset + r.skipped + int64(i) + 1
+			total += end - r.pos.Offset
+			r.pos.Offset, r.skipping, r.skipped = end, false, 0
+			r.carry = append([]byte(nil), data[i+1:]...)
+			if !emit(Chunk{Pos: r.pos, TooLong: 1}) {
+				return total, nil
+			}
+			continue
+		}
+
+		last := bytes.LastIndexByte(data, '\n')
+		if last < 0 {
+			if len(data) > r.maxLine {
+				// One line fills the block with no end in sight.
+				r.skipping, r.skipped, r.carry = true, int64(len(data)), nil
+				continue
+			}
+			r.carry = append([]byte(nil), data...)
+			if errors.Is(err, io.EOF) || n < len(buf)-n0 {
+				return total, nil // a partial last line: wait for its newline
+			}
+			continue
+		}
+		r.pos.Offset += int64(last + 1)
+		total += int64(last + 1)
+		r.carry = append([]byte(nil), data[last+1:]...)
+		if !emit(Chunk{Pos: r.pos, Data: data[:last+1]}) {
+			return total, nil
+		}
+		if len(r.pos.Fingerprint) < FingerprintSize {
+			r.check()
+		}
+	}
+}

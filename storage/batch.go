@@ -1,0 +1,275 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/ingest"
+)
+
+// Batch aggregates classified requests in memory until Commit writes them,
+// and the input positions they came from, in one transaction.
+type Batch struct {
+	caps      *caps
+	limits    Limits
+	errs      map[errKey]*errAgg
+	reqs      map[reqKey]*reqAgg
+	malformed map[malKey]int64
+	samples   map[sampleKey]*sampleAgg
+	positions map[ingest.FileKey]ingest.Position
+	n         int
+}
+
+type errKey struct {
+	bucket   int64
+	vendor   string
+	code     string
+	status   int
+	endpoint string
+	category classify.Category
+	retry    classify.Retry
+}
+
+type errAgg struct {
+	rng         string
+	known       bool
+	count       int64
+	first, last int64
+}
+
+type reqKey struct {
+	bucket int64
+	vendor string
+}
+
+type reqAgg struct{ requests, errors, retryable int64 }
+
+type malKey struct {
+	bucket int64
+	reason string
+}
+
+type sampleKey struct{ vendor, code, message string }
+
+type sampleAgg struct {
+	count int64
+	last  int64
+}
+
+// NewBatch returns an empty batch for db (which must be open for writing).
+func (db *DB) NewBatch() *Batch {
+	return &Batch{
+		caps:      db.caps,
+		limits:    db.Limits,
+		errs:      map[errKey]*errAgg{},
+		reqs:      map[reqKey]*reqAgg{},
+		malformed: map[malKey]int64{},
+		samples:   map[sampleKey]*sampleAgg{},
+		positions: map[ingest.FileKey]ingest.Position{},
+	}
+}
+
+// Len is the number of requests and malformed lines in the batch.
+func (b *Batch) Len() int { return b.n }
+
+// Add counts one classified request at time t. endpoint is the request's
+// path template (classify.Endpoint); message should already be redacted.
+func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) {
+	b.n++
+	at := ms(t)
+	bucket := at - at%Minute
+	vendor := b.caps.vendor(ev.Vendor, b.limits.Vendors)
+	r := b.reqs[reqKey{bucket, vendor}]
+	if r == nil {
+		r = &reqAgg{}
+		b.reqs[reqKey{bucket, vendor}] = r
+	}
+	r.requests++
+	if !ev.Error {
+		return
+	}
+	r.errors++
+	if ev.Retry.Retryable() {
+		r.retryable++
+	}
+	code := b.caps.code(vendor, ev.Code, b.limits.CodesPerVendor)
+	endpoint = b.caps.endpoint(vendor, endpoint, b.limits.EndpointsPerVendor)
+	k := errKey{bucket, vendor, code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}
+	e := b.errs[k]
+	if e == nil {
+		e = &errAgg{rng: ev.Range, known: ev.Known && code == ev.Code, first: at, last: at}
+		b.errs[k] = e
+	}
+	e.count++
+	e.first, e.last = min(e.first, at), max(e.last, at)
+	if ev.Message != "" && code == ev.Code && vendor == ev.Vendor {
+		sk := sampleKey{vendor, code, ev.Message}
+		s := b.samples[sk]
+		if s == nil {
+			if !b.caps.sampleRoom(vendor, code, b.limits.SamplesPerCode) {
+				return
+			}
+			s = &sampleAgg{}
+			b.samples[sk] = s
+		}
+		s.count++
+		s.last = max(s.last, at)
+	}
+}
+
+// AddMalformed counts one malformed line at time t.
+func (b *Batch) AddMalformed(t time.Time, reason string) {
+	b.n++
+	at := ms(t)
+	b.malformed[malKey{at - at%Minute, reason}]++
+}
+
+// SetPosition records how far an input has been read: the position is
+// committed with the counts of the lines before it.
+func (b *Batch) SetPosition(p ingest.Position) { b.positions[p.Key] = p }
+
+// Positions returns the number of input positions in the batch.
+func (b *Batch) Positions() int { return len(b.positions) }
+
+// Commit writes the batch in one transaction: counts, samples and positions
+// together, so a crash loses or repeats no line. The batch may be reused
+// after a successful Commit; after a failed one it holds the same data and
+// Commit may be retried.
+func (db *DB) Commit(ctx context.Context, b *Batch) error {
+	if b.n == 0 && len(b.positions) == 0 {
+		return nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	defer tx.Rollback()
+	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
+		upsertErrors, upsertRequests, upsertMalformed, upsertSamples, upsertPositions,
+	} {
+		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
+			return fmt.Errorf("commit: %w", translate(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	b.reset()
+	return nil
+}
+
+func (b *Batch) reset() {
+	clear(b.errs)
+	clear(b.reqs)
+	clear(b.malformed)
+	clear(b.samples)
+	clear(b.positions)
+	b.n = 0
+}
+
+func upsertErrors(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	if len(b.errs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO error_counts (bucket, vendor, code, http_status, endpoint, category, retry, range_name, known, count, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (bucket, vendor, code, http_status, endpoint, category, retry) DO UPDATE SET
+			count = count + excluded.count,
+			first_seen = MIN(first_seen, excluded.first_seen),
+			last_seen = MAX(last_seen, excluded.last_seen)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for k, e := range b.errs {
+		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry),
+			e.rng, e.known, e.count, e.first, e.last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	if len(b.reqs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO request_counts (bucket, vendor, requests, errors, retryable) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (bucket, vendor) DO UPDATE SET
+			requests = requests + excluded.requests,
+			errors = errors + excluded.errors,
+			retryable = retryable + excluded.retryable`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for k, r := range b.reqs {
+		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, r.requests, r.errors, r.retryable); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertMalformed(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	for k, n := range b.malformed {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO malformed_counts (bucket, reason, count) VALUES (?, ?, ?)
+			ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`, k.bucket, k.reason, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	for k, s := range b.samples {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO samples (vendor, code, message, count, last_seen) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (vendor, code, message) DO UPDATE SET
+				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen)`,
+			k.vendor, k.code, k.message, s.count, s.last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertPositions(ctx context.Context, tx *sql.Tx, b *Batch, now int64) error {
+	for _, p := range b.positions {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (dev, ino) DO UPDATE SET
+				path = excluded.path, offset = excluded.offset, fingerprint = excluded.fingerprint,
+				updated_at = excluded.updated_at`,
+			int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, p.Fingerprint, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Positions returns every saved input position.
+func (db *DB) Positions(ctx context.Context) ([]ingest.Position, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT dev, ino, path, offset, fingerprint FROM checkpoints ORDER BY path`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []ingest.Position
+	for rows.Next() {
+		var p ingest.Position
+		var dev, ino int64
+		if err := rows.Scan(&dev, &ino, &p.Path, &p.Offset, &p.Fingerprint); err != nil {
+			return nil, err
+		}
+		p.Key = ingest.FileKey{Dev: uint64(dev), Ino: uint64(ino)}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Maintain rolls minute buckets older than rollupAfter into hour buckets
+// and deletes buckets older than retention, in one transaction. It keeps
+// 30 days small: at most 24 rows a day per group once rolled up.
+func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", translate(err))
+	}
+	defer tx.Rollback()
+	now := ms(db.Now())
+	if err := rollup(ctx, tx, now-rollupAfter.Milliseconds()); err != nil {
+		return fmt.Errorf("roll up: %w", translate(err))
+	}
+	if retention > 0 {
+		if err := prune(ctx, tx, now-retention.Milliseconds()); err != nil {
+			return fmt.Errorf("prune: %w", translate(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("maintain: %w", translate(err))
+	}
+	// Pruning may have removed whole vendors, codes or endpoints.
+	c, err := db.loadCaps(ctx)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", translate(err))
+	}
+	*db.caps = *c
+	return nil
+}
+
+// rollup merges every minute bucket before cutoff into the bucket of its
+// hour. An hour's first minute bucket is the hour bucket itself.
+func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
+	cutoff -= cutoff % Hour
+	stmts := []string{
+		`INSERT INTO error_counts (bucket, vendor, code, http_status, endpoint, category, retry, range_name, known, count, first_seen, last_seen)
+		 SELECT bucket - bucket % 3600000 AS hour, vendor, code, http_status, endpoint, category, retry, MAX(range_name), MAX(known), SUM(count), MIN(first_seen), MAX(last_seen)
+		 FROM error_counts WHERE bucket < ?1 AND bucket % 3600000 != 0
+		 GROUP BY hour, vendor, code, http_status, endpoint, category, retry
+		 ON CONFLICT (bucket, vendor, code, http_status, endpoint, category, retry) DO UPDATE SET
+			count = count + excluded.count,
+			first_seen = MIN(first_seen, excluded.first_seen),
+			last_seen = MAX(last_seen, excluded.last_seen)`,
+		`DELETE FROM error_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
+		`INSERT INTO request_counts (bucket, vendor, requests, errors, retryable)
+		 SELECT bucket - bucket % 3600000 AS hour, vendor, SUM(requests), SUM(errors), SUM(retryable)
+		 FROM request_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, vendor
+		 ON CONFLICT (bucket, vendor) DO UPDATE SET
+			requests = requests + excluded.requests, errors = errors + excluded.errors, retryable = retryable + excluded.retryable`,
+		`DELETE FROM request_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
+		`INSERT INTO malformed_counts (bucket, reason, count)
+		 SELECT bucket - bucket % 3600000 AS hour, reason, SUM(count)
+		 FROM malformed_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, reason
+		 ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`,
+		`DELETE FROM malformed_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s, cutoff); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
+	for _, s := range []string{
+		`DELETE FROM error_counts WHERE bucket < ?1`,
+		`DELETE FROM request_counts WHERE bucket < ?1`,
+		`DELETE FROM malformed_counts WHERE bucket < ?1`,
+		`DELETE FROM samples WHERE last_seen < ?1`,
+		`DELETE FROM checkpoints WHERE updated_at < ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, s, cutoff); err != nil {
+			return err
+		}
+	}
+	return nil
+}

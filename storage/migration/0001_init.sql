@@ -1,0 +1,55 @@
+-- Aggregates per time bucket (unix ms, UTC): minute buckets, rolled up into
+-- hour buckets once older than the rollup age.
+CREATE TABLE error_counts (
+	bucket      INTEGER NOT NULL,
+	vendor      TEXT    NOT NULL,
+	code        TEXT    NOT NULL,
+	http_status INTEGER NOT NULL,
+	endpoint    TEXT    NOT NULL,
+	category    TEXT    NOT NULL,
+	retry       TEXT    NOT NULL,
+	range_name  TEXT    NOT NULL,
+	known       INTEGER NOT NULL,
+	count       INTEGER NOT NULL,
+	first_seen  INTEGER NOT NULL,
+	last_seen   INTEGER NOT NULL,
+	PRIMARY KEY (bucket, vendor, code, http_status, endpoint, category, retry)
+) WITHOUT ROWID;
+
+CREATE TABLE request_counts (
+	bucket    INTEGER NOT NULL,
+	vendor    TEXT    NOT NULL,
+	requests  INTEGER NOT NULL,
+	errors    INTEGER NOT NULL,
+	retryable INTEGER NOT NULL,
+	PRIMARY KEY (bucket, vendor)
+) WITHOUT ROWID;
+
+CREATE TABLE malformed_counts (
+	bucket INTEGER NOT NULL,
+	reason TEXT    NOT NULL,
+	count  INTEGER NOT NULL,
+	PRIMARY KEY (bucket, reason)
+) WITHOUT ROWID;
+
+-- A few redacted messages per (vendor, code).
+CREATE TABLE samples (
+	vendor    TEXT    NOT NULL,
+	code      TEXT    NOT NULL,
+	message   TEXT    NOT NULL,
+	count     INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL,
+	PRIMARY KEY (vendor, code, message)
+) WITHOUT ROWID;
+
+-- Where reading stopped in each input file, known by device and inode plus
+-- the file's first bytes. Written in the same transaction as the counts.
+CREATE TABLE checkpoints (
+	dev         INTEGER NOT NULL,
+	ino         INTEGER NOT NULL,
+	path        TEXT    NOT NULL,
+	offset      INTEGER NOT NULL,
+	fingerprint BLOB    NOT NULL,
+	updated_at  INTEGER NOT NULL,
+	PRIMARY KEY (dev, ino)
+) WITHOUT ROWID;
