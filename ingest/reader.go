@@ -117,7 +117,11 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		return 0, err
 	}
 	for {
-		buf := make([]byte, r.block)
+		if len(r.carry) > r.maxLine {
+			// The partial line is already over the limit: skip the rest.
+			r.skipping, r.skipped, r.carry = true, int64(len(r.carry)), nil
+		}
+		buf := make([]byte, max(r.block, len(r.carry)+64<<10))
 		n0 := copy(buf, r.carry)
 		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
 		n, err := r.f.ReadAt(buf[n0:], readAt)
@@ -140,7 +144,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			end := r.pos.Offset + r.skipped + int64(i) + 1
 			total += end - r.pos.Offset
 			r.pos.Offset, r.skipping, r.skipped = end, false, 0
-			r.carry = append([]byte(nil), data[i+1:]...)
+			r.carry = nil // read on from the new offset
 			if !emit(Chunk{Pos: r.pos, TooLong: 1}) {
 				return total, nil
 			}

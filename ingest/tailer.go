@@ -306,6 +306,10 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset b
 	}
 }
 
+// fingerprintCheckEvery is how stale the followed file's fingerprint check
+// may be when a line arrives.
+const fingerprintCheckEvery = 50 * time.Millisecond
+
 type followEnd int
 
 const (
@@ -345,6 +349,7 @@ func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) boo
 	defer idle.Stop()
 	check := time.NewTicker(t.Scan)
 	defer check.Stop()
+	lastCheck := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -355,15 +360,26 @@ func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) boo
 			if !t.samePath(r) {
 				return followGone
 			}
-			if fi, err := r.f.Stat(); err == nil && fi.Size() < r.pos.Offset {
-				return followResync // truncated; the block reader starts over
+			// Truncated, possibly rewritten past the old size (the tail
+			// only notices a shrinking file): the block reader starts over.
+			if _, err := r.check(); err != nil {
+				return followResync
 			}
+			lastCheck = time.Now()
 		case l, ok := <-tl.Lines:
 			if !ok {
 				return followGone
 			}
 			if l.Err != nil {
 				continue
+			}
+			// The first line after a pause may be the first of a rewritten
+			// file: compare the first bytes before trusting its offset.
+			if time.Since(lastCheck) > fingerprintCheckEvery {
+				lastCheck = time.Now()
+				if _, err := r.check(); err != nil {
+					return followResync
+				}
 			}
 			end := l.SeekInfo.Offset
 			start := end - int64(len(l.Text)) - 1

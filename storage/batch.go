@@ -242,6 +242,9 @@ func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 
 func upsertPositions(ctx context.Context, tx *sql.Tx, b *Batch, now int64) error {
 	for _, p := range b.positions {
+		if p.Fingerprint == nil {
+			p.Fingerprint = []byte{}
+		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (dev, ino) DO UPDATE SET
