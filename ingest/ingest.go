@@ -88,9 +88,16 @@ type FileKey struct {
 // first bytes (up to FingerprintSize), to tell a file whose inode was
 // reused, or that was truncated and rewritten, from the one read before,
 // and to find the rotated copy of a file truncated in place.
+//
+// PrevOffset and PrevFingerprint keep, across restarts, where the file
+// stood before its last truncation: its rotated copy starts with those
+// bytes and continues from that offset.
 type Position struct {
 	Key         FileKey
 	Path        string
 	Offset      int64
 	Fingerprint []byte
+
+	PrevOffset      int64
+	PrevFingerprint []byte
 }

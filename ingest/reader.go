@@ -81,6 +81,9 @@ func (r *fileReader) reset() {
 	if r.onTruncate != nil {
 		r.onTruncate(r.pos)
 	}
+	if r.pos.Offset > 0 && len(r.pos.Fingerprint) >= minFingerprint {
+		r.pos.PrevOffset, r.pos.PrevFingerprint = r.pos.Offset, r.pos.Fingerprint
+	}
 	prefix, _ := readPrefix(r.f)
 	r.pos.Offset, r.pos.Fingerprint = 0, prefix
 	r.carry, r.skipping, r.skipped = nil, false, 0

@@ -63,6 +63,9 @@ func NewTailer(positions []Position) *Tailer {
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
+		if len(p.PrevFingerprint) >= minFingerprint {
+			t.ghosts = append(t.ghosts, Position{Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint})
+		}
 	}
 	return t
 }
@@ -184,9 +187,10 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	reset := false
+	reset, announce := false, false
 	switch {
 	case st == nil:
+		announce = true // a new file's position is committed even before it has lines
 		st = &fileState{pos: Position{Key: f.key, Path: f.path, Fingerprint: prefix}}
 		if off, ok := t.copyOf(f.key, prefix); ok {
 			st.pos.Offset = min(off, f.fi.Size())
@@ -196,7 +200,11 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 	case !compatible(st.pos.Fingerprint, prefix) || f.fi.Size() < st.pos.Offset:
 		// Truncated or replaced while nobody was reading it.
 		t.retire(st.pos)
+		old := st.pos
 		st.pos = Position{Key: f.key, Path: f.path, Fingerprint: prefix}
+		if old.Offset > 0 && len(old.Fingerprint) >= minFingerprint {
+			st.pos.PrevOffset, st.pos.PrevFingerprint = old.Offset, old.Fingerprint
+		}
 		st.idle, reset = false, true
 	case st.idle && f.fi.Size() == st.pos.Offset:
 		file.Close()
@@ -214,9 +222,10 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 			t.retire(old)
 			t.mu.Unlock()
 		}
-		idle := t.read(ctx, st, r, reset)
+		idle := t.read(ctx, st, r, reset, announce)
 		t.mu.Lock()
 		st.pos.Offset, st.pos.Fingerprint, st.running, st.idle = r.pos.Offset, r.pos.Fingerprint, false, idle
+		st.pos.PrevOffset, st.pos.PrevFingerprint = r.pos.PrevOffset, r.pos.PrevFingerprint
 		t.mu.Unlock()
 	}(st.pos)
 }
@@ -230,7 +239,7 @@ func (t *Tailer) copyOf(key FileKey, prefix []byte) (int64, bool) {
 		return 0, false
 	}
 	for i, g := range t.ghosts {
-		if len(g.Fingerprint) >= minFingerprint && compatible(g.Fingerprint, prefix) {
+		if len(g.Fingerprint) >= minFingerprint && len(g.Fingerprint) <= len(prefix) && compatible(g.Fingerprint, prefix) {
 			t.ghosts = append(t.ghosts[:i], t.ghosts[i+1:]...)
 			return g.Offset, true
 		}
@@ -267,7 +276,7 @@ func (t *Tailer) send(ctx context.Context, c Chunk) bool {
 // read reads one file: to its end, then (with Follow) as it grows, until
 // ctx is done, the file is rotated away and drained, or it idles. It
 // reports whether it stopped for idleness.
-func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset bool) (idle bool) {
+func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, announce bool) (idle bool) {
 	log := t.Logger.With("file", r.pos.Path)
 	emit := func(c Chunk) bool {
 		if !t.send(ctx, c) {
@@ -275,10 +284,11 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset b
 		}
 		t.mu.Lock() // copyOf needs the live offset
 		st.pos.Offset, st.pos.Fingerprint = c.Pos.Offset, c.Pos.Fingerprint
+		st.pos.PrevOffset, st.pos.PrevFingerprint = c.Pos.PrevOffset, c.Pos.PrevFingerprint
 		t.mu.Unlock()
 		return true
 	}
-	if reset && !emit(Chunk{Pos: r.pos, Reset: true}) {
+	if (reset || announce) && !emit(Chunk{Pos: r.pos, Reset: reset}) {
 		return false
 	}
 	for {

@@ -242,24 +242,29 @@ func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 
 func upsertPositions(ctx context.Context, tx *sql.Tx, b *Batch, now int64) error {
 	for _, p := range b.positions {
-		if p.Fingerprint == nil {
-			p.Fingerprint = []byte{}
-		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (dev, ino) DO UPDATE SET
 				path = excluded.path, offset = excluded.offset, fingerprint = excluded.fingerprint,
+				prev_offset = excluded.prev_offset, prev_fingerprint = excluded.prev_fingerprint,
 				updated_at = excluded.updated_at`,
-			int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, p.Fingerprint, now); err != nil {
+			int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, nonNil(p.Fingerprint), p.PrevOffset, nonNil(p.PrevFingerprint), now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 // Positions returns every saved input position.
 func (db *DB) Positions(ctx context.Context) ([]ingest.Position, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT dev, ino, path, offset, fingerprint FROM checkpoints ORDER BY path`)
+	rows, err := db.db.QueryContext(ctx, `SELECT dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint FROM checkpoints ORDER BY path`)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -268,7 +273,7 @@ func (db *DB) Positions(ctx context.Context) ([]ingest.Position, error) {
 	for rows.Next() {
 		var p ingest.Position
 		var dev, ino int64
-		if err := rows.Scan(&dev, &ino, &p.Path, &p.Offset, &p.Fingerprint); err != nil {
+		if err := rows.Scan(&dev, &ino, &p.Path, &p.Offset, &p.Fingerprint, &p.PrevOffset, &p.PrevFingerprint); err != nil {
 			return nil, err
 		}
 		p.Key = ingest.FileKey{Dev: uint64(dev), Ino: uint64(ino)}

@@ -50,6 +50,9 @@ CREATE TABLE checkpoints (
 	path        TEXT    NOT NULL,
 	offset      INTEGER NOT NULL,
 	fingerprint BLOB    NOT NULL,
+	-- where the file stood before its last truncation (copytruncate)
+	prev_offset      INTEGER NOT NULL DEFAULT 0,
+	prev_fingerprint BLOB    NOT NULL DEFAULT x'',
 	updated_at  INTEGER NOT NULL,
 	PRIMARY KEY (dev, ino)
 ) WITHOUT ROWID;

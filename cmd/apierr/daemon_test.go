@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apierr/apierr/storage"
+)
+
+// binary is the apierr binary built for tests that run real processes.
+var binary string
+
+var trafficStart = time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "apierr-bin")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(dir)
+		binary = filepath.Join(dir, "apierr")
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build apierr: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// traffic makes request-log lines: all four vendors, errors and
+// successes, errors inside HTTP 200, HTML 502s, unknown hosts, and a few
+// malformed lines. Line i is the same in every run.
+func traffic(i int) string {
+	ts := trafficStart.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
+	switch i % 13 {
+	case 0:
+		return fmt.Sprintf(`{"ts":%q,"method":"POST","url":"https://api.piggy.eu/api/v3/oauth/clients/contacts/%d","status":400,"response_body":"{\"message\":\"Contact not found.\",\"code\":55031,\"status_code\":400}","seq":%d}`, ts, i, i)
+	case 1:
+		return fmt.Sprintf(`{"ts":%q,"method":"POST","url":"https://shop.textalk.se/backend/jsonrpc/v1/","status":200,"response_body":{"jsonrpc":"2.0","id":%d,"error":{"code":1004,"message":"Bad auth token"}}}`, ts, i)
+	case 2:
+		return fmt.Sprintf(`{"ts":%q,"method":"PUT","url":"https://acme.picqer.com/api/v1/orders/%d","status":400,"response_body":"{\"error\":true,\"error_code\":30,\"error_message\":\"Cannot change order. This order is being processed\"}"}`, ts, i)
+	case 3:
+		return fmt.Sprintf(`{"ts":%q,"method":"GET","url":"https://acme.picqer.com/api/v1/products","status":502,"response_body":"<html><title>502 Bad Gateway</title></html>","seq":%d}`, ts, i)
+	case 4:
+		return fmt.Sprintf(`{"ts":%q,"method":"POST","url":"https://api.voucherify.io/v1/vouchers/V%d/validate","status":200,"response_body":{"code":"V%d","valid":false,"error":{"key":"voucher_expired","message":"Voucher expired"}}}`, ts, i, i)
+	case 5:
+		return fmt.Sprintf(`{"ts":%q,"method":"GET","url":"https://api.example.org/v1/items/%d","status":503,"response_body":"","seq":%d}`, ts, i, i)
+	case 6:
+		return fmt.Sprintf(`not json at all, line %d`, i)
+	case 7:
+		return fmt.Sprintf(`{"ts":%q,"method":"POST","url":"https://api.voucherify.io/v1/redemptions","status":429,"response_headers":{"Retry-After":"3"},"response_body":"{\"code\":429,\"message\":\"Too many requests\"}","seq":%d}`, ts, i)
+	}
+	return fmt.Sprintf(`{"ts":%q,"method":"GET","url":"https://api.piggy.eu/api/v3/oauth/clients/contacts/%d","status":200,"duration_ms":%d,"response_body":"{\"data\":{},\"meta\":{}}"}`, ts, i, i%500)
+}
+
+// process is an `apierr run` process.
+type process struct {
+	cmd *exec.Cmd
+	out *strings.Builder
+}
+
+func startDaemon(tb testing.TB, config string, args ...string) *process {
+	tb.Helper()
+	d := &process{out: &strings.Builder{}}
+	d.cmd = exec.Command(binary, append([]string{"run", "--config", config}, args...)...)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	if err := d.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+func (d *process) kill() { d.cmd.Process.Kill(); d.cmd.Wait() }
+
+// stop sends SIGTERM and waits for a clean exit.
+func (d *process) stop(tb testing.TB) {
+	tb.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			tb.Fatalf("daemon exit: %v\n%s", err, d.out)
+		}
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		tb.Fatalf("daemon did not stop within 20s after SIGTERM\n%s", d.out)
+	}
+}
+
+// counts is what a database holds, in a comparable form.
+type counts struct {
+	codes     []string // vendor code count
+	vendors   []string // vendor requests errors retryable
+	malformed int64
+	requests  int64
+}
+
+func readCounts(tb testing.TB, path string) counts {
+	tb.Helper()
+	db := storage.NewDB(path)
+	db.ReadOnly = true
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	from, to := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC)
+	var c counts
+	codes, err := db.Codes(ctx, from, to, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, x := range codes {
+		c.codes = append(c.codes, fmt.Sprintf("%s %s %d", x.Vendor, x.Code, x.Count))
+	}
+	vendors, err := db.Vendors(ctx, from, to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, v := range vendors {
+		c.vendors = append(c.vendors, fmt.Sprintf("%s %d %d %d", v.Vendor, v.Requests, v.Errors, v.Retryable))
+		c.requests += v.Requests
+	}
+	mal, err := db.Malformed(ctx, from, to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range mal {
+		c.malformed += m.Count
+	}
+	sort.Strings(c.codes)
+	sort.Strings(c.vendors)
+	return c
+}
+
+func (c counts) String() string {
+	return fmt.Sprintf("requests %d, malformed %d\n%s\n%s", c.requests, c.malformed, strings.Join(c.vendors, "\n"), strings.Join(c.codes, "\n"))
+}
+
+// TestRun_KillRestart appends lines while the daemon runs, kills it with
+// SIGKILL at random moments, restarts it, and checks at the end that every
+// count equals one clean pass over the same lines. Rotations (rename, or
+// copytruncate) happen in the middle, with the glob matching the rotated
+// names too.
+func TestRun_KillRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes for several seconds")
+	}
+	for _, rotation := range []string{"none", "rename", "copytruncate"} {
+		t.Run(rotation, func(t *testing.T) {
+			dir := t.TempDir()
+			logs := filepath.Join(dir, "logs")
+			os.Mkdir(logs, 0o755)
+			dbPath := filepath.Join(dir, "apierr.db")
+			config := filepath.Join(dir, "apierr.yaml")
+			os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs:\n  - paths: [%q]\nflush_interval: 50ms\nmetrics_listen: \"\"\n",
+				dbPath, filepath.Join(logs, "app.log*"))), 0o644)
+
+			const total = 6000
+			rng := rand.New(rand.NewSource(int64(len(rotation))))         // the writer's
+			killRng := rand.New(rand.NewSource(int64(len(rotation)) + 1)) // the killer's
+			var all []string
+			writerDone := make(chan struct{})
+			go func() {
+				defer close(writerDone)
+				path := filepath.Join(logs, "app.log")
+				w, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+				gen := 0
+				for i := 0; i < total; {
+					n := 1 + rng.Intn(100)
+					var b strings.Builder
+					for ; n > 0 && i < total; n-- {
+						l := traffic(i)
+						all = append(all, l)
+						b.WriteString(l + "\n")
+						i++
+					}
+					w.WriteString(b.String())
+					time.Sleep(time.Duration(5+rng.Intn(40)) * time.Millisecond)
+					if i/1500 > gen && rotation != "none" {
+						gen = i / 1500
+						rotated := fmt.Sprintf("%s.%d", path, gen)
+						switch rotation {
+						case "rename":
+							os.Rename(path, rotated)
+							w.Close()
+							w, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+						case "copytruncate":
+							data, _ := os.ReadFile(path)
+							os.WriteFile(rotated, data, 0o644)
+							w.Truncate(0)
+						}
+					}
+				}
+				w.Close()
+			}()
+
+			kills := 0
+			for running := true; running; {
+				d := startDaemon(t, config)
+				select {
+				case <-writerDone:
+					running = false
+				case <-time.After(time.Duration(100+killRng.Intn(400)) * time.Millisecond):
+				}
+				d.kill()
+				kills++
+			}
+
+			// The reference: one clean pass over the same lines.
+			ref := filepath.Join(dir, "ref.jsonl")
+			os.WriteFile(ref, []byte(strings.Join(all, "\n")+"\n"), 0o644)
+			refDB := filepath.Join(dir, "ref.db")
+			if code, _, errs := run(t, "", "ingest", "-q", "--db", refDB, ref); code != 0 {
+				t.Fatalf("reference ingest: %s", errs)
+			}
+			want := readCounts(t, refDB)
+			if want.requests+want.malformed != total {
+				t.Fatalf("reference holds %d lines, want %d", want.requests+want.malformed, total)
+			}
+
+			// A last run catches up, then stops cleanly.
+			d := startDaemon(t, config)
+			deadline := time.Now().Add(20 * time.Second)
+			var got counts
+			for time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				if got = readCounts(t, dbPath); got.requests+got.malformed >= total {
+					break
+				}
+			}
+			time.Sleep(300 * time.Millisecond) // anything more would be double counting
+			d.stop(t)
+			got = readCounts(t, dbPath)
+			if got.String() != want.String() {
+				for _, s := range []string{dbPath} {
+					db := storage.NewDB(s)
+					db.ReadOnly = true
+					db.Open()
+					ps, _ := db.Positions(context.Background())
+					for _, p := range ps {
+						t.Logf("position %+v %d", p.Key, p.Offset)
+						t.Logf("  %s", p.Path)
+					}
+					db.Close()
+				}
+				t.Fatalf("after %d kills, counts differ from one clean pass\ngot:\n%s\n\nwant:\n%s\n\ndaemon log:\n%s", kills, got, want, d.out)
+			}
+			t.Logf("%d lines, %d kills: counts equal one clean pass", total, kills)
+		})
+	}
+}
