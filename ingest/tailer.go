@@ -12,7 +12,14 @@ import (
 	"time"
 
 	"github.com/nxadm/tail"
+	"github.com/nxadm/tail/watch"
 )
+
+// PollInterval is how often a followed file is checked for growth: the
+// floor of the delay between a line's write and its reading.
+const PollInterval = 50 * time.Millisecond
+
+func init() { watch.POLL_DURATION = PollInterval }
 
 // Tailer reads log files and sends their complete lines, in chunks, to C.
 //
@@ -344,12 +351,16 @@ func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) boo
 		Follow:        true,
 		MustExist:     true,
 		CompleteLines: true,
+		// Polling, not inotify: the tail package's shared inotify tracker
+		// counts watches per file name, and a file followed again soon
+		// after (reload, idle reopen) can lose its watch and so its
+		// wake-ups. Each poll is one stat every PollInterval.
+		Poll: true,
 		Logger:        slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	})
 	if err != nil {
 		return followGone
 	}
-	defer tl.Cleanup()
 	defer tl.Stop()
 	// The tail opened the file by name: make sure it is still ours.
 	if !t.samePath(r) {

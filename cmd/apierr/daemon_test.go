@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,10 +39,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// traffic makes request-log lines: all four vendors, errors and
+// testTraffic makes request-log lines: all four vendors, errors and
 // successes, errors inside HTTP 200, HTML 502s, unknown hosts, and a few
 // malformed lines. Line i is the same in every run.
-func traffic(i int) string {
+func testTraffic(i int) string {
 	ts := trafficStart.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
 	switch i % 13 {
 	case 0:
@@ -67,12 +68,31 @@ func traffic(i int) string {
 // process is an `apierr run` process.
 type process struct {
 	cmd *exec.Cmd
-	out *strings.Builder
+	out *syncBuffer
+}
+
+// syncBuffer is a strings.Builder safe for the process's output copier
+// and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startDaemon(tb testing.TB, config string, args ...string) *process {
 	tb.Helper()
-	d := &process{out: &strings.Builder{}}
+	d := &process{out: &syncBuffer{}}
 	d.cmd = exec.Command(binary, append([]string{"run", "--config", config}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
@@ -183,7 +203,7 @@ func TestRun_KillRestart(t *testing.T) {
 					n := 1 + rng.Intn(100)
 					var b strings.Builder
 					for ; n > 0 && i < total; n-- {
-						l := traffic(i)
+						l := testTraffic(i)
 						all = append(all, l)
 						b.WriteString(l + "\n")
 						i++
@@ -261,5 +281,79 @@ func TestRun_KillRestart(t *testing.T) {
 			}
 			t.Logf("%d lines, %d kills: counts equal one clean pass", total, kills)
 		})
+	}
+}
+
+// waitFor polls cond until it holds, failing after a deadline.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRun_BadInputReportAndReload: garbage, half-written and over-long
+// lines between good ones; a report while the daemon writes; a vendor file
+// added and loaded with SIGHUP.
+func TestRun_BadInputReportAndReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process")
+	}
+	dir := t.TempDir()
+	logs, vendors := filepath.Join(dir, "logs"), filepath.Join(dir, "vendors.d")
+	os.Mkdir(logs, 0o755)
+	os.Mkdir(vendors, 0o755)
+	dbPath := filepath.Join(dir, "apierr.db")
+	config := filepath.Join(dir, "apierr.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nvendors_dir: %s\nlimits: {line_bytes: 1KiB}\n",
+		dbPath, filepath.Join(logs, "*.log"), vendors)), 0o644)
+	d := startDaemon(t, config)
+	defer d.kill()
+	waitFor(t, "the database", func() bool { _, err := os.Stat(dbPath); return err == nil })
+
+	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	stripe := fmt.Sprintf(`{"ts":%q,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Declined"}}}`, ts)
+	f, _ := os.OpenFile(filepath.Join(logs, "app.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	defer f.Close()
+	f.WriteString(stripe + "\n" + "garbage \x00\x01 line\n" + stripe + "\n" + `{"ts":"` + strings.Repeat("x", 3000) + `"}` + "\n" + stripe[:30])
+	waitFor(t, "the first lines", func() bool { c := readCounts(t, dbPath); return c.requests == 2 && c.malformed == 2 })
+	f.WriteString(stripe[30:] + "\n") // the half line, finished
+	waitFor(t, "the finished half line", func() bool { return readCounts(t, dbPath).requests == 3 })
+
+	// A report reads the database while the daemon writes to it.
+	for range 5 {
+		code, out, errs := run(t, "", "report", "--db", dbPath, "--format", "json")
+		if code != 0 || !strings.Contains(out, `"vendor": "api.stripe.com"`) {
+			t.Fatalf("report while running: exit %d, %s\n%s", code, errs, out)
+		}
+		f.WriteString(stripe + "\n")
+	}
+	waitFor(t, "8 requests", func() bool { return readCounts(t, dbPath).requests == 8 })
+
+	// A vendor file, loaded on SIGHUP: later lines are attributed to it.
+	data, _ := os.ReadFile("../../testdata/vendors.d/stripe.yaml")
+	os.WriteFile(filepath.Join(vendors, "stripe.yaml"), data, 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return strings.Contains(d.out.String(), "reloaded") })
+	f.WriteString(stripe + "\n" + stripe + "\n")
+	waitFor(t, "10 requests", func() bool { return readCounts(t, dbPath).requests == 10 })
+	d.stop(t)
+
+	c := readCounts(t, dbPath)
+	want := []string{"api.stripe.com card_declined 8", "stripe card_declined 2"}
+	if strings.Join(c.codes, ",") != strings.Join(want, ",") || c.malformed != 2 {
+		t.Fatalf("got %s\nwant codes %v and 2 malformed lines", c, want)
+	}
+	db := storage.NewDB(dbPath)
+	db.ReadOnly = true
+	db.Open()
+	defer db.Close()
+	mal, _ := db.Malformed(context.Background(), time.Unix(0, 0), time.Now().Add(time.Hour))
+	if len(mal) != 2 || mal[0].Count != 1 || mal[1].Count != 1 || mal[0].Reason != "line too long" || mal[1].Reason != "not JSON" {
+		t.Fatalf("malformed %+v, want one line too long and one not JSON", mal)
 	}
 }

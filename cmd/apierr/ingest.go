@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/apierr/apierr/ingest"
@@ -76,9 +77,9 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	}
 	if !*quiet {
 		el := time.Since(start)
-		fmt.Fprintf(c.m.Stderr, "apierr: ingested %d lines (%.1f MB) in %.2fs (%.0f lines/s): %d requests, %d errors, %d malformed\n",
-			p.lines.Load(), float64(p.bytes.Load())/1e6, el.Seconds(), float64(p.lines.Load())/el.Seconds(),
-			p.requests.Load(), p.errors.Load(), p.malformed.Load())
+		fmt.Fprintf(c.m.Stderr, "apierr: ingested %d lines (%.1f MB) in %.2fs (%.0f lines/s, %.0f MB/s): %d requests, %d errors, %d malformed; peak RSS %.1f MiB\n",
+			p.lines.Load(), float64(p.bytes.Load())/1e6, el.Seconds(), float64(p.lines.Load())/el.Seconds(), float64(p.bytes.Load())/1e6/el.Seconds(),
+			p.requests.Load(), p.errors.Load(), p.malformed.Load(), peakRSS())
 	}
 	return nil
 }
@@ -132,6 +133,15 @@ func (c *IngestCommand) readStdin(ctx context.Context, p *pipeline) error {
 		}
 	}
 	return p.commit(ctx)
+}
+
+// peakRSS is the process's peak resident set size in MiB.
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
 }
 
 // progress shows lines and MB/s on a terminal every half second; the

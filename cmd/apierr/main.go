@@ -61,6 +61,7 @@ Commands:
 	report     what is failing, how often, and whether a retry helps
 	classify   classify request-log lines, one JSON result per line
 	codes      list the vendor catalogs: codes, categories, retry verdicts
+	generate   write synthetic request-log lines (benchmark input)
 	version    print the version
 
 Run 'apierr <command> -h' for a command's flags.
@@ -81,6 +82,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ReportCommand{m: m}).Run(ctx, rest)
 	case "classify":
 		return (&ClassifyCommand{m: m}).Run(ctx, rest)
+	case "generate":
+		return (&GenerateCommand{m: m}).Run(ctx, rest)
 	case "codes":
 		return (&CodesCommand{m: m}).Run(ctx, rest)
 	case "version":

@@ -176,7 +176,7 @@ func (d *daemon) run(ctx context.Context) error {
 			return err
 		}
 		if !reload {
-			d.log.Info("apierr stopped", "lines", d.p.lines.Load())
+			d.log.Info("apierr stopped", "lines", d.p.lines.Load(), "peak_rss_mib", peakRSS())
 			return nil
 		}
 		d.reload()

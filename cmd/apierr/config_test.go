@@ -1,0 +1,62 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfig_Example loads etc/apierr.yaml, which documents every key.
+func TestConfig_Example(t *testing.T) {
+	c, err := ReadConfigFile("../../etc/apierr.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultConfig()
+	switch {
+	case c.DB != "/var/lib/apierr/apierr.db":
+		t.Errorf("DB=%q", c.DB)
+	case len(c.Inputs) != 1 || c.Inputs[0].Paths[0] != "/var/log/egress/*.jsonl*":
+		t.Errorf("Inputs=%+v", c.Inputs)
+	case c.FlushInterval != def.FlushInterval || c.Retention != def.Retention || c.RollupAfter != def.RollupAfter:
+		t.Errorf("durations %v %v %v differ from the defaults", c.FlushInterval, c.Retention, c.RollupAfter)
+	case c.Limits != def.Limits || c.Summary != def.Summary || c.MetricsListen != def.MetricsListen || c.VendorsDir != def.VendorsDir:
+		t.Errorf("%+v differs from the defaults %+v", c, def)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader("inputs:\n  - paths: [/var/log/a.jsonl]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.FlushInterval) != 2*time.Second || len(c.Inputs) != 1 {
+		t.Fatalf("two-line config: %+v", c)
+	}
+	c, err = ParseConfig(strings.NewReader("retention: 7d\nlimits: {line_bytes: 64KiB}\ninputs: [{paths: [a], format: {status: res.code}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.Retention) != 7*24*time.Hour || c.Limits.LineBytes != 64<<10 || c.Limits.Vendors != 1000 || c.Inputs[0].Format.Fields["status"] != "res.code" {
+		t.Fatalf("got %+v", c)
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"ErrUnknownKey", "flush_intervall: 2s\n", "field flush_intervall not found"},
+		{"ErrNestedUnknownKey", "summary: {evry: 1h}\n", "field evry not found"},
+		{"ErrDuration", "retention: forever\n", `bad duration "forever"`},
+		{"ErrSize", "limits: {line_bytes: huge}\n", `bad size "huge"`},
+		{"ErrFormat", "inputs: [{paths: [a], format: xml}]\n", "want auto or a field mapping"},
+		{"ErrFormatField", "inputs: [{paths: [a], format: {colour: x}}]\n", `inputs[0].format: unknown field "colour"`},
+		{"ErrNoPaths", "inputs: [{format: auto}]\n", "inputs[0].paths"},
+		{"ErrGlob", "inputs: [{paths: [\"[\"]}]\n", "bad glob"},
+		{"ErrZeroFlush", "flush_interval: 0s\n", "flush_interval: must be above 0"},
+		{"ErrLogLevel", "log_level: loud\n", "log_level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err=%v, want %q", err, tc.want)
+			}
+		})
+	}
+}
