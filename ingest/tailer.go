@@ -355,8 +355,8 @@ func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) boo
 		// counts watches per file name, and a file followed again soon
 		// after (reload, idle reopen) can lose its watch and so its
 		// wake-ups. Each poll is one stat every PollInterval.
-		Poll: true,
-		Logger:        slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		Poll:   true,
+		Logger: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	})
 	if err != nil {
 		return followGone
