@@ -255,3 +255,24 @@ func why(w string, c Category) string {
 	}
 	return defaultWhy[c]
 }
+
+// Why returns the reason behind a verdict for a stored error: the catalog
+// entry's own reason for a known code or status, else the category's.
+func (c *Catalog) Why(vendor, code string, category Category) string {
+	for _, v := range c.vendors {
+		if v.def.ID != vendor {
+			continue
+		}
+		if k, ok := v.codes[code]; ok {
+			return why(k.Why, k.Category)
+		}
+		if n, ok := strings.CutPrefix(code, "http_"); ok {
+			if st, err := strconv.Atoi(n); err == nil {
+				if s := c.status(v, st); s != nil {
+					return why(s.Why, s.Category)
+				}
+			}
+		}
+	}
+	return why("", category)
+}

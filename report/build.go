@@ -14,13 +14,25 @@ type Window struct {
 }
 
 // Source is what one database holds for a report: the window's and the
-// previous window's rows.
+// previous window's rows, and each vendor's errors per trend step.
 type Source struct {
-	Vendors     []storage.VendorCount
-	Codes       []storage.CodeCount
-	PrevVendors []storage.VendorCount
-	PrevCodes   []storage.CodeCount
-	Malformed   []storage.ReasonCount
+	Vendors   []storage.VendorCount
+	Codes     []storage.CodeCount
+	PrevCodes []storage.CodeCount
+	Malformed []storage.ReasonCount
+	Trend     map[string][]int64
+}
+
+// Options shape a report.
+type Options struct {
+	Top      int    // at most this many failure groups (0: all)
+	Category string // only failures of this category
+	// Advice, if set, says what to do about a failure group; it gets the
+	// group's vendor, code, category and verdict.
+	Advice func(vendor, code, category, retry string) string
+	// TrendStep is the width of one trend value (errors per vendor over
+	// the window, for the sparklines).
+	TrendStep time.Duration
 }
 
 // Report is a finished report. Its JSON form is the contract of
@@ -33,6 +45,12 @@ type Report struct {
 	Vendors   []VendorRow   `json:"vendors"`
 	Failures  []Failure     `json:"failures"`
 	Malformed []ReasonCount `json:"malformed_reasons"`
+	TrendStep int64         `json:"trend_step_seconds"`
+
+	// The sections of the text formats: taken from all groups, not only
+	// the first Top, each cut at Top.
+	retryable, unknown []Failure
+	top                int
 }
 
 // Totals sums the window.
@@ -41,6 +59,8 @@ type Totals struct {
 	Errors    int64 `json:"errors"`
 	Retryable int64 `json:"retryable"`
 	Malformed int64 `json:"malformed"`
+	Unknown   int64 `json:"unknown"`    // errors whose code no catalog knows
+	NewGroups int64 `json:"new_groups"` // failure groups absent from the previous window
 }
 
 // VendorRow is one vendor's line of the overview.
@@ -50,6 +70,7 @@ type VendorRow struct {
 	Errors    int64   `json:"errors"`
 	ErrorRate float64 `json:"error_rate"`
 	Retryable int64   `json:"retryable"`
+	Trend     []int64 `json:"errors_trend"` // errors per trend step, oldest first
 }
 
 // Failure is one (vendor, code) group.
@@ -68,6 +89,8 @@ type Failure struct {
 	LastSeen      time.Time `json:"last_seen"`
 	Message       string    `json:"message"`
 	Endpoint      string    `json:"endpoint"`
+	ChangeRatio   float64   `json:"change_ratio"` // count / previous_count; 0 when new
+	Advice        string    `json:"advice"`
 }
 
 // ReasonCount is the number of malformed lines with one reason.
@@ -76,10 +99,10 @@ type ReasonCount struct {
 	Count  int64  `json:"count"`
 }
 
-// Build merges the sources (one per database: a fleet) into a report with
-// at most top failures (0: all).
-func Build(window, previous Window, sources []Source, top int) *Report {
-	r := &Report{Window: window, Previous: previous, Vendors: []VendorRow{}, Failures: []Failure{}, Malformed: []ReasonCount{}}
+// Build merges the sources (one per database: a fleet) into a report.
+func Build(window, previous Window, sources []Source, opt Options) *Report {
+	r := &Report{Window: window, Previous: previous, Vendors: []VendorRow{}, Failures: []Failure{}, Malformed: []ReasonCount{},
+		TrendStep: int64(opt.TrendStep / time.Second), top: opt.Top}
 
 	vendors := map[string]*VendorRow{}
 	for _, s := range sources {
@@ -92,6 +115,11 @@ func Build(window, previous Window, sources []Source, top int) *Report {
 			row.Requests += v.Requests
 			row.Errors += v.Errors
 			row.Retryable += v.Retryable
+		}
+		for vendor, series := range s.Trend {
+			if row := vendors[vendor]; row != nil {
+				row.Trend = addSeries(row.Trend, series)
+			}
 		}
 	}
 	for _, row := range vendors {
@@ -145,8 +173,17 @@ func Build(window, previous Window, sources []Source, top int) *Report {
 		}
 	}
 	for k, g := range groups {
+		if opt.Category != "" && g.Category != opt.Category {
+			continue
+		}
 		g.PreviousCount = prev[k]
 		g.Change = change(g.Count, g.PreviousCount)
+		if g.PreviousCount > 0 {
+			g.ChangeRatio = float64(g.Count) / float64(g.PreviousCount)
+		}
+		if opt.Advice != nil {
+			g.Advice = opt.Advice(g.Vendor, g.Code, g.Category, g.Retry)
+		}
 		r.Failures = append(r.Failures, *g)
 	}
 	sort.Slice(r.Failures, func(i, j int) bool {
@@ -159,9 +196,20 @@ func Build(window, previous Window, sources []Source, top int) *Report {
 		}
 		return a.Code < b.Code
 	})
-	if top > 0 && len(r.Failures) > top {
-		r.Failures = r.Failures[:top]
+	for _, f := range r.Failures {
+		if f.Retry != "no" && f.Retry != "" {
+			r.retryable = append(r.retryable, f)
+		}
+		if !f.Known {
+			r.unknown = append(r.unknown, f)
+			r.Totals.Unknown += f.Count
+		}
+		if f.Change == "new" {
+			r.Totals.NewGroups++
+		}
 	}
+	r.retryable, r.unknown = cut(r.retryable, opt.Top), cut(r.unknown, opt.Top)
+	r.Failures = cut(r.Failures, opt.Top)
 	sort.Slice(r.Malformed, func(i, j int) bool {
 		if r.Malformed[i].Count != r.Malformed[j].Count {
 			return r.Malformed[i].Count > r.Malformed[j].Count
@@ -169,6 +217,23 @@ func Build(window, previous Window, sources []Source, top int) *Report {
 		return r.Malformed[i].Reason < r.Malformed[j].Reason
 	})
 	return r
+}
+
+func cut(f []Failure, top int) []Failure {
+	if top > 0 && len(f) > top {
+		return f[:top]
+	}
+	return f
+}
+
+func addSeries(a, b []int64) []int64 {
+	if len(a) < len(b) {
+		a = append(a, make([]int64, len(b)-len(a))...)
+	}
+	for i, v := range b {
+		a[i] += v
+	}
+	return a
 }
 
 func mergeReason(list []ReasonCount, m storage.ReasonCount) []ReasonCount {

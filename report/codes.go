@@ -37,7 +37,7 @@ func Codes(w io.Writer, entries []classify.Entry, f Format) error {
 	if f == Markdown {
 		return writeMarkdown(w, header, rows)
 	}
-	return writeTable(w, header, rows)
+	return writeTable(w, header, rows, nil)
 }
 
 func itoa(n int) string {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Render writes the report in a format.
-func Render(w io.Writer, r *Report, f Format) error {
+// Render writes the report in a format. color adds ANSI colours to the
+// table format (the caller decides: a terminal, and NO_COLOR unset).
+func Render(w io.Writer, r *Report, f Format, color bool) error {
 	switch f {
 	case JSON:
 		enc := json.NewEncoder(w)
@@ -20,76 +22,274 @@ func Render(w io.Writer, r *Report, f Format) error {
 	case CSV:
 		return renderCSV(w, r)
 	}
-	return renderText(w, r, f)
+	t := &text{w: w, md: f == Markdown, color: color && f == Table}
+	t.render(r)
+	return t.err
 }
 
 func renderCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"vendor", "code", "http_status", "range", "category", "retry", "known", "count", "previous_count",
-		"change", "first_seen", "last_seen", "message", "endpoint"})
+		"change", "change_ratio", "first_seen", "last_seen", "message", "endpoint", "advice"})
 	for _, f := range r.Failures {
 		cw.Write([]string{f.Vendor, f.Code, strconv.Itoa(f.HTTPStatus), f.Range, f.Category, f.Retry, strconv.FormatBool(f.Known),
-			strconv.FormatInt(f.Count, 10), strconv.FormatInt(f.PreviousCount, 10), f.Change,
-			f.FirstSeen.Format(time.RFC3339), f.LastSeen.Format(time.RFC3339), f.Message, f.Endpoint})
+			itoa64(f.Count), itoa64(f.PreviousCount), f.Change, strconv.FormatFloat(f.ChangeRatio, 'f', 2, 64),
+			f.FirstSeen.Format(time.RFC3339), f.LastSeen.Format(time.RFC3339), f.Message, f.Endpoint, f.Advice})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-// renderText writes the table and markdown forms: sections, each a table.
-func renderText(w io.Writer, r *Report, f Format) error {
-	heading := func(s string) {
-		if f == Markdown {
-			fmt.Fprintf(w, "\n## %s\n\n", s)
-		} else {
-			fmt.Fprintf(w, "\n%s\n", s)
-		}
-	}
-	table := func(header []string, rows [][]string) error {
-		if f == Markdown {
-			return writeMarkdown(w, header, rows)
-		}
-		return writeTable(w, header, rows)
-	}
-	title := fmt.Sprintf("apierr report %s – %s", r.Window.From.Format("2006-01-02 15:04"), r.Window.To.Format("2006-01-02 15:04 MST"))
-	if f == Markdown {
-		fmt.Fprintf(w, "# %s\n\n", title)
-	} else {
-		fmt.Fprintln(w, title)
-	}
-	fmt.Fprintf(w, "%d requests, %d errors (%s), %d retryable, %d malformed lines\n",
-		r.Totals.Requests, r.Totals.Errors, rate(r.Totals.Errors, r.Totals.Requests), r.Totals.Retryable, r.Totals.Malformed)
+// text renders the table and markdown formats: a title, then sections.
+type text struct {
+	w     io.Writer
+	md    bool
+	color bool
+	err   error
+}
 
-	heading("Vendors")
+func (t *text) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+// ANSI styles, used only when color is on.
+const (
+	bold   = "\033[1m"
+	red    = "\033[31m"
+	green  = "\033[32m"
+	yellow = "\033[33m"
+	dim    = "\033[2m"
+	reset  = "\033[0m"
+)
+
+func (t *text) style(s, code string) string {
+	if !t.color || s == "" {
+		return s
+	}
+	return code + s + reset
+}
+
+func (t *text) heading(s string) {
+	if t.md {
+		t.printf("\n## %s\n\n", s)
+	} else {
+		t.printf("\n%s\n", t.style(strings.ToUpper(s), bold))
+	}
+}
+
+func (t *text) table(header []string, rows [][]string, right []bool) {
+	if t.err != nil {
+		return
+	}
+	if len(rows) == 0 {
+		t.printf("(none)\n")
+		return
+	}
+	if t.md {
+		t.err = writeMarkdown(t.w, header, rows)
+	} else {
+		t.err = writeTable(t.w, header, rows, right)
+	}
+}
+
+// verdict colours a retry verdict.
+func (t *text) verdict(v string) string {
+	switch v {
+	case "retry":
+		return t.style(v, green)
+	case "retry_after":
+		return t.style(v, yellow)
+	}
+	return v
+}
+
+// changeText is the change against the previous window: new, ↑2.5×,
+// ↓0.4× or =.
+func (t *text) changeText(f Failure) string {
+	switch f.Change {
+	case "new":
+		return t.style("new", red)
+	case "up":
+		return t.style("↑"+ratio(f.ChangeRatio), red)
+	case "down":
+		return t.style("↓"+ratio(f.ChangeRatio), green)
+	}
+	return "="
+}
+
+func ratio(r float64) string {
+	if r >= 10 {
+		return strconv.FormatFloat(r, 'f', 0, 64) + "×"
+	}
+	return strconv.FormatFloat(r, 'f', 1, 64) + "×"
+}
+
+func (t *text) render(r *Report) {
+	span := r.Window.To.Sub(r.Window.From)
+	title := fmt.Sprintf("apierr report · %s → %s UTC (%s, against the %s before)",
+		r.Window.From.UTC().Format("2006-01-02 15:04"), r.Window.To.UTC().Format("2006-01-02 15:04"), human(span), human(span))
+	if t.md {
+		t.printf("# %s\n\n", title)
+	} else {
+		t.printf("%s\n", t.style(title, bold))
+	}
+	t.printf("%s requests · %s errors (%s) · %s retryable · %s malformed lines\n",
+		group(r.Totals.Requests), group(r.Totals.Errors), rate(r.Totals.Errors, r.Totals.Requests),
+		group(r.Totals.Retryable), group(r.Totals.Malformed))
+
+	t.heading("Vendors")
 	var rows [][]string
 	for _, v := range r.Vendors {
-		rows = append(rows, []string{Clean(v.Vendor, 40), itoa64(v.Requests), itoa64(v.Errors), rate(v.Errors, v.Requests), itoa64(v.Retryable)})
+		rows = append(rows, []string{Clean(v.Vendor, 18), group(v.Requests), group(v.Errors), rate(v.Errors, v.Requests),
+			group(v.Retryable), sparkline(v.Trend)})
 	}
-	if err := table([]string{"VENDOR", "REQUESTS", "ERRORS", "RATE", "RETRYABLE"}, rows); err != nil {
-		return err
+	trend := "ERRORS/" + human(time.Duration(r.TrendStep)*time.Second)
+	t.table([]string{"VENDOR", "REQUESTS", "ERRORS", "RATE", "RETRYABLE", trend}, rows, []bool{false, true, true, true, true})
+
+	t.heading("Most frequent failures")
+	rows = rows[:0]
+	for _, f := range r.Failures {
+		row := []string{Clean(f.Vendor, 14), Clean(f.Code, 18), f.Category, t.verdict(f.Retry), itoa(f.HTTPStatus), group(f.Count), t.changeText(f)}
+		if t.md {
+			row = append(row, f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("01-02 15:04"), Clean(f.Endpoint, 60), Clean(f.Message, 100))
+		}
+		rows = append(rows, row)
+	}
+	header := []string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE"}
+	if t.md {
+		header = append(header, "FIRST SEEN", "LAST SEEN", "ENDPOINT", "MESSAGE")
+	}
+	t.table(header, rows, []bool{false, false, false, false, true, true, false})
+	if !t.md {
+		// What does not fit 80 columns: message, endpoint, first and last seen.
+		for i, f := range r.Failures {
+			t.printf("%3d. %s %s  %s – %s  %s\n     %s\n", i+1, Clean(f.Vendor, 14), Clean(f.Code, 18),
+				f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("15:04"), Clean(f.Endpoint, 40),
+				t.style(quoted(Clean(f.Message, 72)), dim))
+		}
 	}
 
-	heading("Most frequent failures")
+	t.heading("Retryable failures")
+	if t.md {
+		rows = rows[:0]
+		for _, f := range r.retryable {
+			rows = append(rows, []string{Clean(f.Vendor, 30), Clean(f.Code, 40), group(f.Count), f.Retry, Clean(f.Advice, 200)})
+		}
+		t.table([]string{"VENDOR", "CODE", "COUNT", "RETRY", "ADVICE"}, rows, nil)
+	} else {
+		if len(r.retryable) == 0 {
+			t.printf("(none)\n")
+		}
+		for _, f := range r.retryable {
+			t.printf(" %s %s · %s · %s\n", Clean(f.Vendor, 24), Clean(f.Code, 30), group(f.Count), t.verdict(f.Retry))
+			for _, line := range wrap(Clean(f.Advice, 300), 74) {
+				t.printf("     %s\n", line)
+			}
+		}
+	}
+
+	t.heading("Unknown codes")
 	rows = rows[:0]
-	for _, x := range r.Failures {
-		rows = append(rows, []string{Clean(x.Vendor, 24), Clean(x.Code, 24), x.Category, x.Retry, itoa(x.HTTPStatus),
-			itoa64(x.Count), x.Change, Clean(x.Message, 48)})
+	for _, f := range r.unknown {
+		rows = append(rows, []string{Clean(f.Vendor, 14), Clean(f.Code, 18), itoa(f.HTTPStatus), group(f.Count),
+			f.FirstSeen.UTC().Format("01-02 15:04"), Clean(f.Message, 30)})
 	}
-	if err := table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE", "MESSAGE"}, rows); err != nil {
-		return err
-	}
+	t.table([]string{"VENDOR", "CODE", "HTTP", "COUNT", "FIRST SEEN", "MESSAGE"}, rows, []bool{false, false, true, true})
 
 	if len(r.Malformed) > 0 {
-		heading("Malformed lines")
+		t.heading("Malformed lines")
 		rows = rows[:0]
 		for _, m := range r.Malformed {
-			rows = append(rows, []string{m.Reason, itoa64(m.Count)})
+			rows = append(rows, []string{m.Reason, group(m.Count)})
 		}
-		if err := table([]string{"REASON", "COUNT"}, rows); err != nil {
-			return err
+		t.table([]string{"REASON", "COUNT"}, rows, []bool{false, true})
+	}
+}
+
+// wrap breaks s into lines of at most width runes, at spaces.
+func wrap(s string, width int) []string {
+	var lines []string
+	var cur []rune
+	for _, word := range strings.Fields(s) {
+		w := []rune(word)
+		if len(cur) > 0 && len(cur)+1+len(w) > width {
+			lines = append(lines, string(cur))
+			cur = cur[:0]
+		}
+		if len(cur) > 0 {
+			cur = append(cur, ' ')
+		}
+		cur = append(cur, w...)
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
+}
+
+func quoted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "“" + s + "”"
+}
+
+// sparkline draws a series with eight block heights.
+func sparkline(series []int64) string {
+	if len(series) == 0 {
+		return ""
+	}
+	var hi int64
+	for _, v := range series {
+		hi = max(hi, v)
+	}
+	const bars = "▁▂▃▄▅▆▇█"
+	runes := []rune(bars)
+	var b strings.Builder
+	for _, v := range series {
+		switch {
+		case v == 0:
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(runes[min(int(v*int64(len(runes)-1)/max(hi, 1)), len(runes)-1)])
 		}
 	}
-	return nil
+	return b.String()
+}
+
+// human writes a duration the short way: 24h, 7d, 90m, 1h30m.
+func human(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	case d >= time.Hour && d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d >= time.Minute && d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
+}
+
+// group writes 1234567 as 1,234,567.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
 }
 
 func rate(n, of int64) string {

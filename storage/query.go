@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
@@ -123,4 +122,35 @@ func (db *DB) Malformed(ctx context.Context, from, to time.Time) ([]ReasonCount,
 	return out, rows.Err()
 }
 
-var _ = sql.ErrNoRows
+// ErrorSeries returns each vendor's errors per step over [from, to): the
+// series has one value per step, oldest first.
+func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Duration) (map[string][]int64, error) {
+	n := int((to.Sub(from) + step - 1) / step)
+	if n <= 0 || n > 10000 {
+		return nil, nil
+	}
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT vendor, (bucket - ?1) / ?3 AS i, SUM(errors) FROM request_counts
+		WHERE bucket >= ?1 AND bucket < ?2 GROUP BY vendor, i`, ms(from), ms(to), step.Milliseconds())
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string][]int64{}
+	for rows.Next() {
+		var vendor string
+		var i, errors int64
+		if err := rows.Scan(&vendor, &i, &errors); err != nil {
+			return nil, err
+		}
+		s := out[vendor]
+		if s == nil {
+			s = make([]int64, n)
+			out[vendor] = s
+		}
+		if i >= 0 && int(i) < n {
+			s[i] += errors
+		}
+	}
+	return out, rows.Err()
+}

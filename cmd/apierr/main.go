@@ -109,15 +109,20 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // ExitCode prints err (if any) and returns the process exit code: 0
-// success, 1 runtime failure, 2 usage or config error.
+// success, 1 runtime failure, 2 usage or config error, 3 a report's
+// --fail-if threshold crossed.
 func (m *Main) ExitCode(err error) int {
 	var ue *UsageError
+	var te *ThresholdError
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintln(m.Stderr, "apierr:", err)
 		return 2
+	case errors.As(err, &te):
+		fmt.Fprintln(m.Stderr, "apierr:", err)
+		return 3
 	}
 	fmt.Fprintln(m.Stderr, "apierr:", err)
 	return 1

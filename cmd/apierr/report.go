@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/apierr/apierr/classify"
 	"github.com/apierr/apierr/report"
 	"github.com/apierr/apierr/storage"
 	"github.com/mattn/go-isatty"
@@ -24,77 +27,145 @@ type stringsFlag []string
 func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
+// ThresholdError is a --fail-if condition that holds: exit code 3, so a
+// cron job or a CI step can alert on it.
+type ThresholdError struct{ Conditions []string }
+
+func (e *ThresholdError) Error() string {
+	return "threshold crossed: " + strings.Join(e.Conditions, "; ")
+}
+
 // Run prints the report. The databases are opened read-only: a report can
 // run while the daemon writes.
 func (c *ReportCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("report", "report [--db PATH]... [--since DUR | --from T --to T] [--vendor V] [--top N] [--format F]")
-	var dbs stringsFlag
+	fset := c.m.newFlagSet("report", "report [--db PATH]... [--since DUR | --from T --to T] [--vendor V] [--category C] [--top N] [--format F] [--fail-if COND]...")
+	var dbs, failIf stringsFlag
 	fset.Var(&dbs, "db", "database `PATH`; repeat to merge several hosts' databases")
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (for its db)")
+	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (for its db and vendors_dir)")
 	since := fset.String("since", "24h", "report the last `DURATION` (such as 1h, 24h, 7d)")
 	from := fset.String("from", "", "window start, RFC 3339 (with --to)")
 	to := fset.String("to", "", "window end, RFC 3339 (with --from)")
 	vendor := fset.String("vendor", "", "only this `VENDOR`")
-	top := fset.Int("top", 20, "at most `N` failure groups; 0 means all")
+	category := fset.String("category", "", "only failures of this `CATEGORY`")
+	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
 	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
+	fset.Var(&failIf, "fail-if", "exit 3 when `COND` holds, such as 'retryable>100' or 'error_rate>0.05' (metrics: requests, errors, retryable, malformed, unknown, new_groups, error_rate); repeatable")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
 	if fset.NArg() > 0 {
 		return usageErrorf("report takes no arguments, got %q", fset.Args())
 	}
-	f, err := c.format(*format)
+	f, color, err := c.format(*format)
 	if err != nil {
 		return err
 	}
 	if *top < 0 {
 		return usageErrorf("--top: want 0 or more")
 	}
+	if *category != "" && !classify.Category(*category).Valid() {
+		return usageErrorf("--category: unknown category %q", *category)
+	}
+	conds, err := parseConditions(failIf)
+	if err != nil {
+		return err
+	}
 	window, err := c.window(*since, *from, *to)
 	if err != nil {
 		return err
 	}
-	previous := report.Window{From: window.From.Add(-window.To.Sub(window.From)), To: window.From}
+	cfg, err := c.m.loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
 	if len(dbs) == 0 {
-		cfg, err := c.m.loadConfig(*configPath)
-		if err != nil {
-			return err
-		}
 		dbs = append(dbs, c.m.dbPath("", cfg.DB))
 	}
-
+	cat, err := catalogFor(cfg)
+	if err != nil {
+		return err
+	}
 	var sources []report.Source
 	for _, path := range dbs {
-		s, err := readSource(ctx, path, window, previous, *vendor)
-		if err != nil {
+		db := storage.NewDB(path)
+		db.ReadOnly = true
+		if err := db.Open(); err != nil {
+			if errors.Is(err, storage.ErrNotExist) {
+				return fmt.Errorf("no database at %s: run 'apierr run' or 'apierr ingest' first, or name it with --db", path)
+			}
 			return err
+		}
+		s, err := readSource(ctx, db, window, *vendor)
+		db.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		sources = append(sources, s)
 	}
-	return report.Render(c.m.Stdout, report.Build(window, previous, sources, *top), f)
+	r := report.Build(window, previousOf(window), sources, reportOptions(cat, window, *top, *category))
+	if err := report.Render(c.m.Stdout, r, f, color); err != nil {
+		return err
+	}
+	var crossed []string
+	for _, cond := range conds {
+		if v := cond.value(r); cond.holds(v) {
+			crossed = append(crossed, fmt.Sprintf("%s (it is %s)", cond.text, strconv.FormatFloat(v, 'g', 6, 64)))
+		}
+	}
+	if len(crossed) > 0 {
+		return &ThresholdError{Conditions: crossed}
+	}
+	return nil
+}
+
+func previousOf(w report.Window) report.Window {
+	return report.Window{From: w.From.Add(-w.To.Sub(w.From)), To: w.From}
+}
+
+// trendStep splits a window into about 24 steps of whole minutes.
+func trendStep(w report.Window) time.Duration {
+	return max(time.Minute, (w.To.Sub(w.From) / 24).Truncate(time.Minute))
+}
+
+// reportOptions are the options every report is built with: advice from
+// the catalog's reasons.
+func reportOptions(cat *classify.Catalog, w report.Window, top int, category string) report.Options {
+	return report.Options{
+		Top:       top,
+		Category:  category,
+		TrendStep: trendStep(w),
+		Advice: func(vendor, code, category, retry string) string {
+			why := cat.Why(vendor, code, classify.Category(category))
+			switch classify.Retry(retry) {
+			case classify.RetryBackoff:
+				return "back off and retry: " + why
+			case classify.RetryAfter:
+				return "wait, then retry: " + why
+			}
+			return "do not retry: " + why
+		},
+	}
 }
 
 // readSource reads one database's rows for the window and the one before.
-func readSource(ctx context.Context, path string, window, previous report.Window, vendor string) (report.Source, error) {
+func readSource(ctx context.Context, db *storage.DB, window report.Window, vendor string) (report.Source, error) {
 	var s report.Source
-	db := storage.NewDB(path)
-	db.ReadOnly = true
-	if err := db.Open(); err != nil {
-		return s, err
-	}
-	defer db.Close()
+	prev := previousOf(window)
 	var err error
 	if s.Vendors, err = db.Vendors(ctx, window.From, window.To); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
+		return s, err
 	}
 	if s.Codes, err = db.Codes(ctx, window.From, window.To, vendor); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
+		return s, err
 	}
-	if s.PrevCodes, err = db.Codes(ctx, previous.From, previous.To, vendor); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
+	if s.PrevCodes, err = db.Codes(ctx, prev.From, prev.To, vendor); err != nil {
+		return s, err
 	}
 	if s.Malformed, err = db.Malformed(ctx, window.From, window.To); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
+		return s, err
+	}
+	if s.Trend, err = db.ErrorSeries(ctx, window.From, window.To, trendStep(window)); err != nil {
+		return s, err
 	}
 	if vendor != "" {
 		kept := s.Vendors[:0]
@@ -108,22 +179,29 @@ func readSource(ctx context.Context, path string, window, previous report.Window
 	return s, nil
 }
 
-func (c *ReportCommand) format(s string) (report.Format, error) {
+// format resolves --format; colour only for a table on a terminal with
+// NO_COLOR unset.
+func (c *ReportCommand) format(s string) (report.Format, bool, error) {
+	tty := false
+	if f, ok := c.m.Stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		tty = true
+	}
 	if s == "" {
-		if f, ok := c.m.Stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			return report.Table, nil
+		if tty {
+			s = string(report.Table)
+		} else {
+			s = string(report.Markdown)
 		}
-		return report.Markdown, nil
 	}
 	f, err := report.ParseFormat(s)
 	if err != nil {
-		return "", &UsageError{Err: err}
+		return "", false, &UsageError{Err: err}
 	}
-	return f, nil
+	return f, tty && c.m.Getenv("NO_COLOR") == "" && f == report.Table, nil
 }
 
-// window resolves --since or --from/--to. Windows end on a minute
-// boundary, the buckets' resolution.
+// window resolves --since or --from/--to. A --since window ends at the end
+// of the current minute, the buckets' resolution.
 func (c *ReportCommand) window(since, from, to string) (report.Window, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -152,4 +230,82 @@ func (c *ReportCommand) window(since, from, to string) (report.Window, error) {
 	}
 	end := now().UTC().Truncate(time.Minute).Add(time.Minute)
 	return report.Window{From: end.Add(-d), To: end}, nil
+}
+
+// condition is one --fail-if: METRIC OP NUMBER.
+type condition struct {
+	text, metric, op string
+	limit            float64
+}
+
+var metrics = []string{"requests", "errors", "retryable", "malformed", "unknown", "new_groups", "error_rate"}
+
+func parseConditions(list []string) ([]condition, error) {
+	var out []condition
+	for _, s := range list {
+		c := condition{text: strings.TrimSpace(s)}
+		i := strings.IndexAny(c.text, "<>=")
+		if i <= 0 {
+			return nil, usageErrorf("--fail-if %q: want METRIC OP NUMBER, such as retryable>100", s)
+		}
+		c.metric = strings.TrimSpace(c.text[:i])
+		rest := c.text[i:]
+		for _, op := range []string{">=", "<=", "==", ">", "<"} {
+			if strings.HasPrefix(rest, op) {
+				c.op, rest = op, rest[len(op):]
+				break
+			}
+		}
+		var err error
+		if c.limit, err = strconv.ParseFloat(strings.TrimSpace(rest), 64); err != nil || c.op == "" {
+			return nil, usageErrorf("--fail-if %q: want METRIC OP NUMBER, such as error_rate>0.05", s)
+		}
+		known := false
+		for _, m := range metrics {
+			known = known || m == c.metric
+		}
+		if !known {
+			return nil, usageErrorf("--fail-if %q: unknown metric %q (want one of %s)", s, c.metric, strings.Join(metrics, ", "))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (c condition) value(r *report.Report) float64 {
+	t := r.Totals
+	switch c.metric {
+	case "requests":
+		return float64(t.Requests)
+	case "errors":
+		return float64(t.Errors)
+	case "retryable":
+		return float64(t.Retryable)
+	case "malformed":
+		return float64(t.Malformed)
+	case "unknown":
+		return float64(t.Unknown)
+	case "new_groups":
+		return float64(t.NewGroups)
+	case "error_rate":
+		if t.Requests == 0 {
+			return 0
+		}
+		return float64(t.Errors) / float64(t.Requests)
+	}
+	return 0
+}
+
+func (c condition) holds(v float64) bool {
+	switch c.op {
+	case ">":
+		return v > c.limit
+	case ">=":
+		return v >= c.limit
+	case "<":
+		return v < c.limit
+	case "<=":
+		return v <= c.limit
+	}
+	return v == c.limit
 }
