@@ -19,6 +19,8 @@ type Source struct {
 	Vendors   []storage.VendorCount
 	Codes     []storage.CodeCount
 	PrevCodes []storage.CodeCount
+	Endpoints []storage.EndpointCount
+	Samples   []storage.SampleCount
 	Malformed []storage.ReasonCount
 	Trend     map[string][]int64
 }
@@ -139,17 +141,33 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		return a.Vendor < b.Vendor
 	})
 
+	// Groups are merged across sources by (vendor, code); a group shows its
+	// most frequent variant, endpoint and message, ties broken by value,
+	// so that a fleet report equals one over a merged database.
 	type key struct{ vendor, code string }
+	type variant struct {
+		status          int
+		category, retry string
+	}
 	groups := map[key]*Failure{}
-	lead := map[key]int64{} // count of the source whose details a group shows
+	variants := map[key]map[variant]int64{}
+	endpoints := map[key]map[string]int64{}
+	messages := map[key]map[string]int64{}
 	prev := map[key]int64{}
+	add := func(m map[key]map[string]int64, k key, s string, n int64) {
+		if m[k] == nil {
+			m[k] = map[string]int64{}
+		}
+		m[k][s] += n
+	}
 	for _, s := range sources {
 		for _, c := range s.Codes {
 			k := key{c.Vendor, c.Code}
 			g := groups[k]
 			if g == nil {
-				g = &Failure{Vendor: c.Vendor, Code: c.Code, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen}
+				g = &Failure{Vendor: c.Vendor, Code: c.Code, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Range: c.Range, Known: c.Known}
 				groups[k] = g
+				variants[k] = map[variant]int64{}
 			}
 			g.Count += c.Count
 			if c.FirstSeen.Before(g.FirstSeen) {
@@ -158,11 +176,14 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			if c.LastSeen.After(g.LastSeen) {
 				g.LastSeen = c.LastSeen
 			}
-			if c.Count > lead[k] {
-				lead[k] = c.Count
-				g.HTTPStatus, g.Range, g.Category, g.Retry, g.Known = c.HTTPStatus, c.Range, c.Category, c.Retry, c.Known
-				g.Endpoint, g.Message = c.Endpoint, c.Message
-			}
+			g.Range, g.Known = max(g.Range, c.Range), g.Known || c.Known
+			variants[k][variant{c.HTTPStatus, c.Category, c.Retry}] += c.Count
+		}
+		for _, e := range s.Endpoints {
+			add(endpoints, key{e.Vendor, e.Code}, e.Endpoint, e.Count)
+		}
+		for _, m := range s.Samples {
+			add(messages, key{m.Vendor, m.Code}, m.Message, m.Count)
 		}
 		for _, c := range s.PrevCodes {
 			prev[key{c.Vendor, c.Code}] += c.Count
@@ -171,6 +192,17 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			r.Totals.Malformed += m.Count
 			r.Malformed = mergeReason(r.Malformed, m)
 		}
+	}
+	for k, g := range groups {
+		var best variant
+		var bestN int64 = -1
+		for v, n := range variants[k] {
+			if n > bestN || n == bestN && (v.status < best.status || v.status == best.status && v.category+v.retry < best.category+best.retry) {
+				best, bestN = v, n
+			}
+		}
+		g.HTTPStatus, g.Category, g.Retry = best.status, best.category, best.retry
+		g.Endpoint, g.Message = mostFrequent(endpoints[k]), mostFrequent(messages[k])
 	}
 	for k, g := range groups {
 		if opt.Category != "" && g.Category != opt.Category {
@@ -217,6 +249,17 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		return r.Malformed[i].Reason < r.Malformed[j].Reason
 	})
 	return r
+}
+
+// mostFrequent returns the key with the highest count, the least key on ties.
+func mostFrequent(m map[string]int64) string {
+	best, bestN := "", int64(-1)
+	for s, n := range m {
+		if n > bestN || n == bestN && s < best {
+			best, bestN = s, n
+		}
+	}
+	return best
 }
 
 func cut(f []Failure, top int) []Failure {

@@ -27,7 +27,7 @@ func Clean(s string, max int) string {
 			b.WriteString("…")
 			return b.String()
 		}
-		n++
+		before := b.Len()
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteRune(utf8.RuneError)
@@ -44,6 +44,11 @@ func Clean(s string, max int) string {
 			}
 		default:
 			b.WriteRune(r)
+		}
+		if b.Len()-before > utf8.RuneLen(r) {
+			n += b.Len() - before // an escape takes its width in the output
+		} else {
+			n++
 		}
 	}
 	return b.String()

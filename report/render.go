@@ -94,6 +94,15 @@ func (t *text) table(header []string, rows [][]string, right []bool) {
 	}
 }
 
+// width is a column's width in runes: the table format fits 80 columns,
+// markdown has room.
+func (t *text) width(n int) int {
+	if t.md {
+		return 4 * n
+	}
+	return n
+}
+
 // verdict colours a retry verdict.
 func (t *text) verdict(v string) string {
 	switch v {
@@ -128,7 +137,7 @@ func ratio(r float64) string {
 
 func (t *text) render(r *Report) {
 	span := r.Window.To.Sub(r.Window.From)
-	title := fmt.Sprintf("apierr report · %s → %s UTC (%s, against the %s before)",
+	title := fmt.Sprintf("apierr · %s → %s UTC (%s, vs the %s before)",
 		r.Window.From.UTC().Format("2006-01-02 15:04"), r.Window.To.UTC().Format("2006-01-02 15:04"), human(span), human(span))
 	if t.md {
 		t.printf("# %s\n\n", title)
@@ -142,7 +151,7 @@ func (t *text) render(r *Report) {
 	t.heading("Vendors")
 	var rows [][]string
 	for _, v := range r.Vendors {
-		rows = append(rows, []string{Clean(v.Vendor, 18), group(v.Requests), group(v.Errors), rate(v.Errors, v.Requests),
+		rows = append(rows, []string{Clean(v.Vendor, t.width(14)), group(v.Requests), group(v.Errors), rate(v.Errors, v.Requests),
 			group(v.Retryable), sparkline(v.Trend)})
 	}
 	trend := "ERRORS/" + human(time.Duration(r.TrendStep)*time.Second)
@@ -151,7 +160,7 @@ func (t *text) render(r *Report) {
 	t.heading("Most frequent failures")
 	rows = rows[:0]
 	for _, f := range r.Failures {
-		row := []string{Clean(f.Vendor, 14), Clean(f.Code, 18), f.Category, t.verdict(f.Retry), itoa(f.HTTPStatus), group(f.Count), t.changeText(f)}
+		row := []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), f.Category, t.verdict(f.Retry), itoa(f.HTTPStatus), group(f.Count), t.changeText(f)}
 		if t.md {
 			row = append(row, f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("01-02 15:04"), Clean(f.Endpoint, 60), Clean(f.Message, 100))
 		}
@@ -193,10 +202,10 @@ func (t *text) render(r *Report) {
 	t.heading("Unknown codes")
 	rows = rows[:0]
 	for _, f := range r.unknown {
-		rows = append(rows, []string{Clean(f.Vendor, 14), Clean(f.Code, 18), itoa(f.HTTPStatus), group(f.Count),
-			f.FirstSeen.UTC().Format("01-02 15:04"), Clean(f.Message, 30)})
+		rows = append(rows, []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), itoa(f.HTTPStatus), group(f.Count),
+			Clean(f.Message, t.width(30))})
 	}
-	t.table([]string{"VENDOR", "CODE", "HTTP", "COUNT", "FIRST SEEN", "MESSAGE"}, rows, []bool{false, false, true, true})
+	t.table([]string{"VENDOR", "CODE", "HTTP", "COUNT", "MESSAGE"}, rows, []bool{false, false, true, true})
 
 	if len(r.Malformed) > 0 {
 		t.heading("Malformed lines")
@@ -262,7 +271,7 @@ func sparkline(series []int64) string {
 // human writes a duration the short way: 24h, 7d, 90m, 1h30m.
 func human(d time.Duration) string {
 	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
 		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 	case d >= time.Hour && d%time.Hour == 0:
 		return strconv.Itoa(int(d/time.Hour)) + "h"

@@ -13,7 +13,8 @@ type VendorCount struct {
 	Retryable int64
 }
 
-// CodeCount is one error group's totals over a window.
+// CodeCount is the totals over a window of one variant of an error group:
+// a (vendor, code) with one HTTP status, category and verdict.
 type CodeCount struct {
 	Vendor     string
 	Code       string
@@ -25,8 +26,18 @@ type CodeCount struct {
 	Count      int64
 	FirstSeen  time.Time
 	LastSeen   time.Time
-	Endpoint   string // the endpoint with the most errors in the group
-	Message    string // the most frequent sample message
+}
+
+// EndpointCount is how often a (vendor, code) failed at one endpoint.
+type EndpointCount struct {
+	Vendor, Code, Endpoint string
+	Count                  int64
+}
+
+// SampleCount is a stored sample message of a (vendor, code).
+type SampleCount struct {
+	Vendor, Code, Message string
+	Count                 int64
 }
 
 // ReasonCount is the number of malformed lines with one reason.
@@ -56,34 +67,14 @@ func (db *DB) Vendors(ctx context.Context, from, to time.Time) ([]VendorCount, e
 	return out, rows.Err()
 }
 
-// Codes returns one row per (vendor, code) for buckets in [from, to), most
-// frequent first. The status, category and verdict are those of the
-// group's most frequent variant. vendor, if not empty, filters.
+// Codes returns one row per variant of each (vendor, code) for buckets in
+// [from, to). vendor, if not empty, filters.
 func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, error) {
 	rows, err := db.db.QueryContext(ctx, `
-		WITH v AS (
-			SELECT vendor, code, http_status, category, retry, range_name, known, endpoint,
-			       SUM(count) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
-			FROM error_counts
-			WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3)
-			GROUP BY vendor, code, http_status, category, retry, endpoint
-		), g AS (
-			SELECT vendor, code, SUM(n) AS total, MIN(first) AS first, MAX(last) AS last FROM v GROUP BY vendor, code
-		), top AS (
-			SELECT vendor, code, http_status, category, retry, range_name, known,
-			       ROW_NUMBER() OVER (PARTITION BY vendor, code ORDER BY SUM(n) DESC, http_status) AS rk
-			FROM v GROUP BY vendor, code, http_status, category, retry
-		), ep AS (
-			SELECT vendor, code, endpoint, ROW_NUMBER() OVER (PARTITION BY vendor, code ORDER BY SUM(n) DESC, endpoint) AS rk
-			FROM v GROUP BY vendor, code, endpoint
-		)
-		SELECT g.vendor, g.code, top.http_status, top.range_name, top.category, top.retry, top.known, g.total, g.first, g.last,
-		       ep.endpoint,
-		       COALESCE((SELECT message FROM samples s WHERE s.vendor = g.vendor AND s.code = g.code ORDER BY count DESC, message LIMIT 1), '')
-		FROM g
-		JOIN top ON top.vendor = g.vendor AND top.code = g.code AND top.rk = 1
-		JOIN ep ON ep.vendor = g.vendor AND ep.code = g.code AND ep.rk = 1
-		ORDER BY g.total DESC, g.vendor, g.code`, ms(from), ms(to), vendor)
+		SELECT vendor, code, http_status, category, retry, MAX(range_name), MAX(known), SUM(count), MIN(first_seen), MAX(last_seen)
+		FROM error_counts
+		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3)
+		GROUP BY vendor, code, http_status, category, retry`, ms(from), ms(to), vendor)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -92,12 +83,52 @@ func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]C
 	for rows.Next() {
 		var c CodeCount
 		var first, last int64
-		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Range, &c.Category, &c.Retry, &c.Known, &c.Count,
-			&first, &last, &c.Endpoint, &c.Message); err != nil {
+		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Category, &c.Retry, &c.Range, &c.Known, &c.Count, &first, &last); err != nil {
 			return nil, err
 		}
 		c.FirstSeen, c.LastSeen = fromMS(first), fromMS(last)
 		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Endpoints returns error counts per (vendor, code, endpoint) for buckets
+// in [from, to).
+func (db *DB) Endpoints(ctx context.Context, from, to time.Time, vendor string) ([]EndpointCount, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT vendor, code, endpoint, SUM(count) FROM error_counts
+		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3)
+		GROUP BY vendor, code, endpoint`, ms(from), ms(to), vendor)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []EndpointCount
+	for rows.Next() {
+		var e EndpointCount
+		if err := rows.Scan(&e.Vendor, &e.Code, &e.Endpoint, &e.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Samples returns the stored sample messages (a few per code).
+func (db *DB) Samples(ctx context.Context, vendor string) ([]SampleCount, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT vendor, code, message, count FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []SampleCount
+	for rows.Next() {
+		var s SampleCount
+		if err := rows.Scan(&s.Vendor, &s.Code, &s.Message, &s.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }

@@ -161,6 +161,12 @@ func readSource(ctx context.Context, db *storage.DB, window report.Window, vendo
 	if s.PrevCodes, err = db.Codes(ctx, prev.From, prev.To, vendor); err != nil {
 		return s, err
 	}
+	if s.Endpoints, err = db.Endpoints(ctx, window.From, window.To, vendor); err != nil {
+		return s, err
+	}
+	if s.Samples, err = db.Samples(ctx, vendor); err != nil {
+		return s, err
+	}
 	if s.Malformed, err = db.Malformed(ctx, window.From, window.To); err != nil {
 		return s, err
 	}

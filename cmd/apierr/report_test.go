@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// reportDB ingests the report test logs into a fresh database.
+func reportDB(tb testing.TB, files ...string) string {
+	tb.Helper()
+	db := filepath.Join(tb.TempDir(), "apierr.db")
+	for _, f := range files {
+		if code, _, errs := run(tb, "", "ingest", "-q", "--db", db, f); code != 0 {
+			tb.Fatalf("ingest %s: %s", f, errs)
+		}
+	}
+	return db
+}
+
+var reportWindow = []string{"--from", "2026-11-20T00:00:00Z", "--to", "2026-11-21T00:00:00Z"}
+
+// TestReport_Golden renders every format over a fixed database: the
+// previous-window comparison and every section included.
+func TestReport_Golden(t *testing.T) {
+	db := reportDB(t, "../../testdata/report/previous.jsonl", "../../testdata/report/current.jsonl")
+	for _, f := range []string{"table", "markdown", "json", "csv"} {
+		t.Run(f, func(t *testing.T) {
+			code, out, errs := run(t, "", append([]string{"report", "--db", db, "--format", f, "--top", "12"}, reportWindow...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			golden := "../../testdata/report/report." + f + ".golden"
+			if *update {
+				os.WriteFile(golden, []byte(out), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/apierr -run Golden -update)", err)
+			}
+			if out != string(want) {
+				t.Errorf("report differs from %s:\n%s", golden, out)
+			}
+		})
+	}
+}
+
+// TestReport_NoRawControl: a vendor message full of terminal escapes and
+// bidi controls reaches no output raw.
+func TestReport_NoRawControl(t *testing.T) {
+	db := reportDB(t, "../../testdata/report/current.jsonl")
+	for _, f := range []string{"table", "markdown"} {
+		code, out, errs := run(t, "", append([]string{"report", "--db", db, "--format", f, "--top", "0"}, reportWindow...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		if !strings.Contains(out, `\x1b]0;owned`) {
+			t.Fatalf("%s: the hostile message is not shown escaped:\n%s", f, out)
+		}
+		for _, bad := range []string{"\x1b", "\x07", "\u202e", "\u0085"} {
+			if strings.Contains(out, bad) {
+				t.Fatalf("%s output holds %q raw", f, bad)
+			}
+		}
+		if strings.Contains(out, "jane.doe@example.com") {
+			t.Fatalf("%s output holds an e-mail address", f)
+		}
+	}
+}
+
+// TestReport_Fleet: a report over two databases equals the report over one
+// database holding both hosts' lines.
+func TestReport_Fleet(t *testing.T) {
+	a := reportDB(t, "../../testdata/report/previous.jsonl")
+	b := reportDB(t, "../../testdata/report/current.jsonl")
+	both := reportDB(t, "../../testdata/report/previous.jsonl", "../../testdata/report/current.jsonl")
+	for _, f := range []string{"json", "markdown"} {
+		args := []string{"report", "--format", f, "--top", "0", "--from", "2026-11-19T00:00:00Z", "--to", "2026-11-21T00:00:00Z"}
+		_, fleet, _ := run(t, "", append(args, "--db", a, "--db", b)...)
+		_, one, _ := run(t, "", append(args, "--db", both)...)
+		if fleet != one || !strings.Contains(one, "piggy") {
+			t.Fatalf("%s: fleet report differs from the single database's:\n%s\n---\n%s", f, fleet, one)
+		}
+	}
+}
+
+func TestReport_Errors(t *testing.T) {
+	db := reportDB(t, "../../testdata/report/current.jsonl")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"NoDatabase", []string{"--db", "/nonexistent/apierr.db"}, 1, "no database at /nonexistent/apierr.db"},
+		{"BadSince", []string{"--db", db, "--since", "soon"}, 2, "--since"},
+		{"FromWithoutTo", []string{"--db", db, "--from", "2026-11-20T00:00:00Z"}, 2, "--from and --to together"},
+		{"BadCategory", []string{"--db", db, "--category", "weird"}, 2, `unknown category "weird"`},
+		{"BadFailIf", []string{"--db", db, "--fail-if", "errors>>3"}, 2, "--fail-if"},
+		{"UnknownMetric", []string{"--db", db, "--fail-if", "sadness>3"}, 2, `unknown metric "sadness"`},
+		{"FailIfHolds", append([]string{"--db", db, "--format", "csv", "--fail-if", "retryable>5", "--fail-if", "error_rate>0.99"}, reportWindow...), 3, "retryable>5 (it is"},
+		{"FailIfNotHolds", append([]string{"--db", db, "--format", "csv", "--fail-if", "errors>100000", "--fail-if", "unknown<1"}, reportWindow...), 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := run(t, "", append([]string{"report"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+				t.Fatalf("exit %d, stderr %q; want %d and one line with %q", code, errs, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestReport_CategoryAndVendor filters.
+func TestReport_CategoryAndVendor(t *testing.T) {
+	db := reportDB(t, "../../testdata/report/current.jsonl")
+	_, out, _ := run(t, "", append([]string{"report", "--db", db, "--format", "json", "--category", "rate_limit", "--vendor", "picqer"}, reportWindow...)...)
+	var r struct {
+		Vendors  []struct{ Vendor string }
+		Failures []struct{ Vendor, Category string }
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Failures) == 0 || len(r.Vendors) != 1 || r.Vendors[0].Vendor != "picqer" {
+		t.Fatalf("got %+v", r)
+	}
+	for _, f := range r.Failures {
+		if f.Vendor != "picqer" || f.Category != "rate_limit" {
+			t.Fatalf("failure %+v outside the filters", f)
+		}
+	}
+}
