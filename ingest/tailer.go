@@ -48,6 +48,7 @@ type Tailer struct {
 	mu     sync.Mutex
 	files  map[FileKey]*fileState
 	ghosts []Position // positions of files truncated in place, for their rotated copies
+	young  map[FileKey]bool
 	wg     sync.WaitGroup
 }
 
@@ -67,6 +68,7 @@ func NewTailer(positions []Position) *Tailer {
 		Logger:     slog.Default(),
 		C:          make(chan Chunk, 8),
 		files:      map[FileKey]*fileState{},
+		young:      map[FileKey]bool{},
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
@@ -196,7 +198,15 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 	defer t.mu.Unlock()
 	reset, announce := false, false
 	switch {
+	case st == nil && t.Follow && len(prefix) < minFingerprint && !t.young[f.key]:
+		// A new file too short to fingerprint may be a copy being written
+		// (copytruncate): look again at the next scan, when its first bytes
+		// tell whether it repeats a file already read.
+		t.young[f.key] = true
+		file.Close()
+		return
 	case st == nil:
+		delete(t.young, f.key)
 		announce = true // a new file's position is committed even before it has lines
 		st = &fileState{pos: Position{Key: f.key, Path: f.path, Fingerprint: prefix}}
 		if off, ok := t.copyOf(f.key, prefix); ok {

@@ -203,7 +203,7 @@ func (t *text) render(r *Report) {
 	rows = rows[:0]
 	for _, f := range r.unknown {
 		rows = append(rows, []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), itoa(f.HTTPStatus), group(f.Count),
-			Clean(f.Message, t.width(30))})
+			Clean(f.Message, t.width(26))})
 	}
 	t.table([]string{"VENDOR", "CODE", "HTTP", "COUNT", "MESSAGE"}, rows, []bool{false, false, true, true})
 
