@@ -174,9 +174,9 @@ func (t *text) render(r *Report) {
 	if !t.md {
 		// What does not fit 80 columns: message, endpoint, first and last seen.
 		for i, f := range r.Failures {
-			t.printf("%3d. %s %s  %s – %s  %s\n     %s\n", i+1, Clean(f.Vendor, 14), Clean(f.Code, 18),
-				f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("15:04"), Clean(f.Endpoint, 40),
-				t.style(quoted(Clean(f.Message, 72)), dim))
+			head := fmt.Sprintf("%3d. %s %s · %s – %s · ", i+1, Clean(f.Vendor, 14), Clean(f.Code, 18),
+				f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("15:04"))
+			t.printf("%s%s\n     %s\n", head, Clean(f.Endpoint, 79-len([]rune(head))), t.style(quoted(Clean(f.Message, 72)), dim))
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/apierr/apierr/classify"
@@ -23,14 +24,19 @@ type Batch struct {
 	n         int
 }
 
-type errKey struct {
-	bucket   int64
+// groupKey identifies an error group (a row of error_groups).
+type groupKey struct {
 	vendor   string
 	code     string
 	status   int
 	endpoint string
 	category classify.Category
 	retry    classify.Retry
+}
+
+type errKey struct {
+	bucket int64
+	group  groupKey
 }
 
 type errAgg struct {
@@ -97,7 +103,7 @@ func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) {
 	}
 	code := b.caps.code(vendor, ev.Code, b.limits.CodesPerVendor)
 	endpoint = b.caps.endpoint(vendor, endpoint, b.limits.EndpointsPerVendor)
-	k := errKey{bucket, vendor, code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}
+	k := errKey{bucket, groupKey{vendor, code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}}
 	e := b.errs[k]
 	if e == nil {
 		e = &errAgg{rng: ev.Range, known: ev.Known && code == ev.Code, first: at, last: at}
@@ -147,8 +153,15 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	defer tx.Rollback()
+	ids, err := db.groupIDs(ctx, tx, b)
+	if err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
+	if err := upsertErrors(ctx, tx, b, ids); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
 	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
-		upsertErrors, upsertRequests, upsertMalformed, upsertSamples, upsertPositions,
+		upsertRequests, upsertMalformed, upsertSamples, upsertPositions,
 	} {
 		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
 			return fmt.Errorf("commit: %w", translate(err))
@@ -157,8 +170,49 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
+	maps.Copy(db.groups, ids) // only now are the new ids real
 	b.reset()
 	return nil
+}
+
+// groupIDs returns the id of every error group in the batch, creating the
+// groups not seen before.
+func (db *DB) groupIDs(ctx context.Context, tx *sql.Tx, b *Batch) (map[groupKey]int64, error) {
+	ids := map[groupKey]int64{}
+	var insert, lookup *sql.Stmt
+	for k, e := range b.errs {
+		if _, ok := ids[k.group]; ok {
+			continue
+		}
+		if id, ok := db.groups[k.group]; ok {
+			ids[k.group] = id
+			continue
+		}
+		if insert == nil {
+			var err error
+			if insert, err = tx.PrepareContext(ctx, `
+				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				return nil, err
+			}
+			defer insert.Close()
+			if lookup, err = tx.PrepareContext(ctx, `
+				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ?`); err != nil {
+				return nil, err
+			}
+			defer lookup.Close()
+		}
+		g := k.group
+		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known); err != nil {
+			return nil, err
+		}
+		var id int64
+		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry)).Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[g] = id
+	}
+	return ids, nil
 }
 
 func (b *Batch) reset() {
@@ -170,14 +224,13 @@ func (b *Batch) reset() {
 	b.n = 0
 }
 
-func upsertErrors(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+func upsertErrors(ctx context.Context, tx *sql.Tx, b *Batch, ids map[groupKey]int64) error {
 	if len(b.errs) == 0 {
 		return nil
 	}
 	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO error_counts (bucket, vendor, code, http_status, endpoint, category, retry, range_name, known, count, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (bucket, vendor, code, http_status, endpoint, category, retry) DO UPDATE SET
+		INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (bucket, group_id) DO UPDATE SET
 			count = count + excluded.count,
 			first_seen = MIN(first_seen, excluded.first_seen),
 			last_seen = MAX(last_seen, excluded.last_seen)`)
@@ -186,8 +239,7 @@ func upsertErrors(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	}
 	defer stmt.Close()
 	for k, e := range b.errs {
-		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry),
-			e.rng, e.known, e.count, e.first, e.last); err != nil {
+		if _, err := stmt.ExecContext(ctx, k.bucket, ids[k.group], e.count, e.first, e.last); err != nil {
 			return err
 		}
 	}

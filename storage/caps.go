@@ -37,8 +37,8 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 		add   func(a, b string)
 	}{
 		{`SELECT DISTINCT vendor, '' FROM request_counts`, func(v, _ string) { c.vendors[v] = true }},
-		{`SELECT DISTINCT vendor, code FROM error_counts`, func(v, code string) { set(c.codes, v)[code] = true }},
-		{`SELECT DISTINCT vendor, endpoint FROM error_counts`, func(v, e string) { set(c.endpoints, v)[e] = true }},
+		{`SELECT DISTINCT vendor, code FROM error_groups`, func(v, code string) { set(c.codes, v)[code] = true }},
+		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
 		{`SELECT vendor, code FROM samples`, func(v, code string) { c.samples[[2]string{v, code}]++ }},
 	}
 	for _, s := range steps {
@@ -47,6 +47,25 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 		}
 	}
 	return c, nil
+}
+
+// loadGroups reads the ids of the error groups (writer only).
+func (db *DB) loadGroups(ctx context.Context) (map[groupKey]int64, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, vendor, code, http_status, endpoint, category, retry FROM error_groups`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	groups := map[groupKey]int64{}
+	for rows.Next() {
+		var id int64
+		var g groupKey
+		if err := rows.Scan(&id, &g.vendor, &g.code, &g.status, &g.endpoint, &g.category, &g.retry); err != nil {
+			return nil, err
+		}
+		groups[g] = id
+	}
+	return groups, rows.Err()
 }
 
 func set(m map[string]map[string]bool, k string) map[string]bool {

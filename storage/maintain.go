@@ -28,12 +28,20 @@ func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("maintain: %w", translate(err))
 	}
+	// Fresh statistics let the planner pick the covering index for long
+	// windows; sampling keeps ANALYZE cheap on large tables.
+	if _, err := db.db.ExecContext(ctx, `PRAGMA analysis_limit = 1000; ANALYZE`); err != nil {
+		return fmt.Errorf("analyze: %w", translate(err))
+	}
 	// Pruning may have removed whole vendors, codes or endpoints.
 	c, err := db.loadCaps(ctx)
 	if err != nil {
 		return fmt.Errorf("maintain: %w", translate(err))
 	}
 	*db.caps = *c
+	if db.groups, err = db.loadGroups(ctx); err != nil {
+		return fmt.Errorf("maintain: %w", translate(err))
+	}
 	return nil
 }
 
@@ -42,11 +50,11 @@ func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration
 func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 	cutoff -= cutoff % Hour
 	stmts := []string{
-		`INSERT INTO error_counts (bucket, vendor, code, http_status, endpoint, category, retry, range_name, known, count, first_seen, last_seen)
-		 SELECT bucket - bucket % 3600000 AS hour, vendor, code, http_status, endpoint, category, retry, MAX(range_name), MAX(known), SUM(count), MIN(first_seen), MAX(last_seen)
+		`INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen)
+		 SELECT bucket - bucket % 3600000 AS hour, group_id, SUM(count), MIN(first_seen), MAX(last_seen)
 		 FROM error_counts WHERE bucket < ?1 AND bucket % 3600000 != 0
-		 GROUP BY hour, vendor, code, http_status, endpoint, category, retry
-		 ON CONFLICT (bucket, vendor, code, http_status, endpoint, category, retry) DO UPDATE SET
+		 GROUP BY hour, group_id
+		 ON CONFLICT (bucket, group_id) DO UPDATE SET
 			count = count + excluded.count,
 			first_seen = MIN(first_seen, excluded.first_seen),
 			last_seen = MAX(last_seen, excluded.last_seen)`,
@@ -74,6 +82,7 @@ func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 	for _, s := range []string{
 		`DELETE FROM error_counts WHERE bucket < ?1`,
+		`DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`,
 		`DELETE FROM request_counts WHERE bucket < ?1`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1`,
 		`DELETE FROM samples WHERE last_seen < ?1`,

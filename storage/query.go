@@ -67,51 +67,79 @@ func (db *DB) Vendors(ctx context.Context, from, to time.Time) ([]VendorCount, e
 	return out, rows.Err()
 }
 
-// Codes returns one row per variant of each (vendor, code) for buckets in
-// [from, to). vendor, if not empty, filters.
-func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, error) {
+// Errors scans the window [from, to) once and returns one row per variant
+// of each (vendor, code) and the error counts per (vendor, code, endpoint).
+// vendor, if not empty, filters.
+func (db *DB) Errors(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, []EndpointCount, error) {
 	rows, err := db.db.QueryContext(ctx, `
-		SELECT vendor, code, http_status, category, retry, MAX(range_name), MAX(known), SUM(count), MIN(first_seen), MAX(last_seen)
-		FROM error_counts
-		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3)
-		GROUP BY vendor, code, http_status, category, retry`, ms(from), ms(to), vendor)
+		WITH c AS (
+			SELECT group_id, SUM(count) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
+			FROM error_counts WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id
+		)
+		SELECT g.vendor, g.code, g.http_status, g.category, g.retry, g.endpoint, g.range_name, g.known, c.n, c.first, c.last
+		FROM c JOIN error_groups g ON g.id = c.group_id
+		WHERE ?3 = '' OR g.vendor = ?3`, ms(from), ms(to), vendor)
 	if err != nil {
-		return nil, translate(err)
+		return nil, nil, translate(err)
 	}
 	defer rows.Close()
-	var out []CodeCount
+	type variant struct {
+		vendor, code    string
+		status          int
+		category, retry string
+	}
+	type group struct{ vendor, code, endpoint string }
+	variants := map[variant]*CodeCount{}
+	endpoints := map[group]int64{}
 	for rows.Next() {
-		var c CodeCount
+		c := new(CodeCount)
+		var endpoint string
 		var first, last int64
-		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Category, &c.Retry, &c.Range, &c.Known, &c.Count, &first, &last); err != nil {
-			return nil, err
+		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Category, &c.Retry, &endpoint, &c.Range, &c.Known, &c.Count, &first, &last); err != nil {
+			return nil, nil, err
+		}
+		endpoints[group{c.Vendor, c.Code, endpoint}] += c.Count
+		k := variant{c.Vendor, c.Code, c.HTTPStatus, c.Category, c.Retry}
+		if v := variants[k]; v != nil {
+			v.Count += c.Count
+			v.FirstSeen, v.LastSeen = minTime(v.FirstSeen, fromMS(first)), maxTime(v.LastSeen, fromMS(last))
+			continue
 		}
 		c.FirstSeen, c.LastSeen = fromMS(first), fromMS(last)
-		out = append(out, c)
+		variants[k] = c
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	out := make([]CodeCount, 0, len(variants))
+	for _, v := range variants {
+		out = append(out, *v)
+	}
+	eps := make([]EndpointCount, 0, len(endpoints))
+	for g, n := range endpoints {
+		eps = append(eps, EndpointCount{Vendor: g.vendor, Code: g.code, Endpoint: g.endpoint, Count: n})
+	}
+	return out, eps, nil
 }
 
-// Endpoints returns error counts per (vendor, code, endpoint) for buckets
-// in [from, to).
-func (db *DB) Endpoints(ctx context.Context, from, to time.Time, vendor string) ([]EndpointCount, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT vendor, code, endpoint, SUM(count) FROM error_counts
-		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3)
-		GROUP BY vendor, code, endpoint`, ms(from), ms(to), vendor)
-	if err != nil {
-		return nil, translate(err)
+// Codes returns one row per variant of each (vendor, code) in [from, to).
+func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, error) {
+	codes, _, err := db.Errors(ctx, from, to, vendor)
+	return codes, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
 	}
-	defer rows.Close()
-	var out []EndpointCount
-	for rows.Next() {
-		var e EndpointCount
-		if err := rows.Scan(&e.Vendor, &e.Code, &e.Endpoint, &e.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	return out, rows.Err()
+	return a
 }
 
 // Samples returns the stored sample messages (a few per code).

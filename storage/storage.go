@@ -57,8 +57,9 @@ type DB struct {
 	Limits   Limits           // cardinality caps (writer only)
 	Now      func() time.Time // the clock, for tests
 
-	db   *sql.DB
-	caps *caps
+	db     *sql.DB
+	caps   *caps
+	groups map[groupKey]int64 // error group ids (writer only)
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -90,8 +91,9 @@ func (db *DB) Open() (err error) {
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", "NORMAL")
 	}
+	q.Set("_cache_size", "-32768") // 32 MiB of page cache per connection
 	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + q.Encode()
-	if db.db, err = sql.Open("sqlite3", dsn); err != nil {
+	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
 	defer func() {
@@ -114,10 +116,8 @@ func (db *DB) Open() (err error) {
 
 	// One writer: every statement goes through the same connection.
 	db.db.SetMaxOpenConns(1)
-	if !db.ReadOnly {
-		if err := createPrivate(db.Path); err != nil {
-			return err
-		}
+	if err := createPrivate(db.Path); err != nil {
+		return err
 	}
 	var mode string
 	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -132,6 +132,9 @@ func (db *DB) Open() (err error) {
 	if db.caps, err = db.loadCaps(context.Background()); err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, translate(err))
 	}
+	if db.groups, err = db.loadGroups(context.Background()); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
 	return nil
 }
 
@@ -143,6 +146,19 @@ func createPrivate(path string) error {
 		return fmt.Errorf("open %s: %w", path, translateOS(err))
 	}
 	return f.Close()
+}
+
+// driverName is go-sqlite3 with the connection settings the DSN cannot
+// carry: report queries sort in memory, not in temporary files.
+const driverName = "apierr_sqlite3"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+			return err
+		},
+	})
 }
 
 // Close closes the database; it is safe to call more than once.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -81,7 +82,8 @@ func TestDB_Commit(t *testing.T) {
 		!codes[0].FirstSeen.Equal(t0) || !codes[0].LastSeen.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("Codes=%+v", codes)
 	}
-	eps, err := db.Endpoints(ctx, all[0], all[1], "piggy")
+	_, eps, err := db.Errors(ctx, all[0], all[1], "piggy")
+	sort.Slice(eps, func(i, j int) bool { return eps[i].Endpoint < eps[j].Endpoint })
 	if err != nil || len(eps) != 2 || eps[0].Endpoint != "POST /a" || eps[0].Count != 3 {
 		t.Fatalf("Endpoints=%+v, %v", eps, err)
 	}

@@ -210,3 +210,20 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
+
+// AppendRateLimited appends a throttled request: Picqer's 429 with its
+// code 28 body, or Voucherify's 429 with Retry-After.
+func (g *Generator) AppendRateLimited(dst []byte) []byte {
+	ts := g.Start.Add(time.Duration(g.n) * g.Step)
+	g.n++
+	if g.rng.Intn(2) == 0 {
+		dst = head(dst, ts, "GET", "https://acme.picqer.com/api/v1/orders", 429, 5)
+		dst = append(dst, `,"response_headers":{"X-RateLimit-Limit":"500","X-RateLimit-Remaining":"0"}`...)
+		return append(dst, `,"response_body":"{\"error\":true,\"error_code\":28,\"error_message\":\"Rate limit exceeded\"}"}`+"\n"...)
+	}
+	dst = head(dst, ts, "POST", "https://api.voucherify.io/v1/redemptions", 429, 4)
+	dst = append(dst, `,"response_headers":{"Retry-After":"`...)
+	dst = strconv.AppendInt(dst, int64(1+g.rng.Intn(20)), 10)
+	dst = append(dst, `","X-Rate-Limit-Type":"api_calls"}`...)
+	return append(dst, `,"response_body":"{\"code\":429,\"message\":\"Too many requests hit the API too quickly.\"}"}`+"\n"...)
+}

@@ -56,6 +56,7 @@ Usage:
 
 Commands:
 
+	demo       the main job on built-in sample traffic, with a live report
 	run        the daemon: tail log files, classify, store counts in SQLite
 	ingest     read log files (or standard input) once, to their end
 	report     what is failing, how often, and whether a retry helps
@@ -82,6 +83,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ReportCommand{m: m}).Run(ctx, rest)
 	case "classify":
 		return (&ClassifyCommand{m: m}).Run(ctx, rest)
+	case "demo":
+		return (&DemoCommand{m: m}).Run(ctx, rest)
 	case "generate":
 		return (&GenerateCommand{m: m}).Run(ctx, rest)
 	case "codes":

@@ -155,13 +155,10 @@ func readSource(ctx context.Context, db *storage.DB, window report.Window, vendo
 	if s.Vendors, err = db.Vendors(ctx, window.From, window.To); err != nil {
 		return s, err
 	}
-	if s.Codes, err = db.Codes(ctx, window.From, window.To, vendor); err != nil {
+	if s.Codes, s.Endpoints, err = db.Errors(ctx, window.From, window.To, vendor); err != nil {
 		return s, err
 	}
 	if s.PrevCodes, err = db.Codes(ctx, prev.From, prev.To, vendor); err != nil {
-		return s, err
-	}
-	if s.Endpoints, err = db.Endpoints(ctx, window.From, window.To, vendor); err != nil {
 		return s, err
 	}
 	if s.Samples, err = db.Samples(ctx, vendor); err != nil {

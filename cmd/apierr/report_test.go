@@ -133,3 +133,50 @@ func TestReport_CategoryAndVendor(t *testing.T) {
 		}
 	}
 }
+
+// TestDemo runs the demo briefly: the live and final reports appear, and
+// every line written was read.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for seconds")
+	}
+	code, out, errs := run(t, "", "demo", "--duration", "2s", "--every", "500ms", "--rate", "1000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.Count(out, "# apierr · ") < 3 || !strings.Contains(out, "Final report: 2000 lines read") {
+		t.Fatalf("want live reports and a final one over 2000 lines:\n%s", out)
+	}
+	for _, v := range []string{"| piggy |", "| textalk |", "| picqer |", "| voucherify |", "rate_limit"} {
+		if !strings.Contains(out, v) {
+			t.Errorf("the demo report lacks %q", v)
+		}
+	}
+}
+
+// TestRun_SummaryDir: the daemon writes its periodic summary as markdown
+// files, private to its user.
+func TestRun_SummaryDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process")
+	}
+	dir := t.TempDir()
+	logs, summaries := filepath.Join(dir, "logs"), filepath.Join(dir, "summaries")
+	os.Mkdir(logs, 0o755)
+	os.WriteFile(filepath.Join(logs, "a.log"), []byte(testTraffic(0)+"\n"), 0o644)
+	config := filepath.Join(dir, "apierr.yaml")
+	os.WriteFile(config, []byte("db: "+filepath.Join(dir, "a.db")+"\ninputs: [{paths: ["+filepath.Join(logs, "*.log")+"]}]\nsummary: {every: 300ms, to: "+summaries+"}\n"), 0o644)
+	d := startDaemon(t, config)
+	defer d.kill()
+	var files []string
+	waitFor(t, "a summary file", func() bool {
+		files, _ = filepath.Glob(filepath.Join(summaries, "apierr-summary-*.md"))
+		return len(files) > 0
+	})
+	d.stop(t)
+	data, _ := os.ReadFile(files[0])
+	fi, _ := os.Stat(files[0])
+	if !strings.Contains(string(data), "# apierr · ") || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("summary %s (mode %v):\n%s", files[0], fi.Mode().Perm(), data)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apierr/apierr/classify"
 	"github.com/apierr/apierr/ingest"
+	"github.com/apierr/apierr/report"
 	"github.com/apierr/apierr/storage"
 )
 
@@ -60,6 +61,18 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	d := &daemon{cmd: c, cfg: cfg, configPath: *configPath, db: db, log: log}
 	if fset.NArg() > 0 {
 		d.argInputs = cfg.Inputs
+	}
+	if cfg.Summary.Every > 0 {
+		d.summary = &summarizer{db: db, format: report.Markdown, top: 10, retention: time.Duration(cfg.Retention),
+			window: lastWindow(time.Duration(cfg.Summary.Every)), now: time.Now}
+		if cfg.Summary.To == "stderr" {
+			d.summary.out = c.m.Stderr
+		} else {
+			if err := os.MkdirAll(cfg.Summary.To, 0o750); err != nil {
+				return usageErrorf("summary.to: %v", err)
+			}
+			d.summary.dir = cfg.Summary.To
+		}
 	}
 	if err := d.load(); err != nil {
 		return err
@@ -121,6 +134,8 @@ type daemon struct {
 	db         *storage.DB
 	log        *slog.Logger
 	p          *pipeline
+	cat        *classify.Catalog
+	summary    *summarizer // nil: no summaries
 }
 
 // load builds the pipeline from the config and vendor files.
@@ -128,6 +143,10 @@ func (d *daemon) load() error {
 	cat, err := catalogFor(d.cfg)
 	if err != nil {
 		return err
+	}
+	d.cat = cat
+	if d.summary != nil {
+		d.summary.cat = cat
 	}
 	maps, err := mappingsOf(d.cfg)
 	if err != nil {
@@ -248,6 +267,12 @@ func (d *daemon) loop(ctx context.Context, merged <-chan input, hup <-chan os.Si
 	defer flush.Stop()
 	maintain := time.NewTicker(10 * time.Minute)
 	defer maintain.Stop()
+	var summary <-chan time.Time
+	if d.summary != nil && d.cfg.Summary.Every > 0 {
+		t := time.NewTicker(time.Duration(d.cfg.Summary.Every))
+		defer t.Stop()
+		summary = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -271,6 +296,13 @@ func (d *daemon) loop(ctx context.Context, merged <-chan input, hup <-chan os.Si
 		case <-maintain.C:
 			if err := d.db.Maintain(ctx, time.Duration(d.cfg.RollupAfter), time.Duration(d.cfg.Retention)); err != nil {
 				d.log.Warn("maintenance failed", "err", err)
+			}
+		case <-summary:
+			if err := d.p.commit(ctx); err != nil {
+				return false, err
+			}
+			if err := d.summary.write(ctx); err != nil {
+				d.log.Warn("summary failed", "err", err)
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 -- Aggregates per time bucket (unix ms, UTC): minute buckets, rolled up into
 -- hour buckets once older than the rollup age.
-CREATE TABLE error_counts (
-	bucket      INTEGER NOT NULL,
+-- One row per distinct error group; counts refer to it by id, so that
+-- reports group and sort integers, not six text columns.
+CREATE TABLE error_groups (
+	id          INTEGER PRIMARY KEY,
 	vendor      TEXT    NOT NULL,
 	code        TEXT    NOT NULL,
 	http_status INTEGER NOT NULL,
@@ -10,11 +12,21 @@ CREATE TABLE error_counts (
 	retry       TEXT    NOT NULL,
 	range_name  TEXT    NOT NULL,
 	known       INTEGER NOT NULL,
-	count       INTEGER NOT NULL,
-	first_seen  INTEGER NOT NULL,
-	last_seen   INTEGER NOT NULL,
-	PRIMARY KEY (bucket, vendor, code, http_status, endpoint, category, retry)
+	UNIQUE (vendor, code, http_status, endpoint, category, retry)
+);
+
+CREATE TABLE error_counts (
+	bucket     INTEGER NOT NULL,
+	group_id   INTEGER NOT NULL REFERENCES error_groups (id),
+	count      INTEGER NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	PRIMARY KEY (bucket, group_id)
 ) WITHOUT ROWID;
+
+-- Covering: a report over a long window groups by group_id in index order
+-- instead of sorting every row.
+CREATE INDEX error_counts_by_group ON error_counts (group_id, bucket, count, first_seen, last_seen);
 
 CREATE TABLE request_counts (
 	bucket    INTEGER NOT NULL,

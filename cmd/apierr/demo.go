@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/report"
+	"github.com/apierr/apierr/storage"
+	"github.com/apierr/apierr/traffic"
+	"github.com/mattn/go-isatty"
+)
+
+// DemoCommand runs the main job on built-in sample traffic: a generated
+// request log grows (and rotates) while the real daemon pipeline tails it,
+// the periodic report is printed live, then the final one.
+type DemoCommand struct{ m *Main }
+
+// Run runs the demo.
+func (c *DemoCommand) Run(ctx context.Context, args []string) error {
+	fset := c.m.newFlagSet("demo", "demo [--duration D] [--rate N] [--every D] [--keep DIR]")
+	duration := fset.Duration("duration", 15*time.Second, "how long traffic is written")
+	rate := fset.Int("rate", 2000, "request-log lines per second")
+	every := fset.Duration("every", 3*time.Second, "how often the live report is printed")
+	keep := fset.String("keep", "", "write the log and the database to `DIR` and keep them (default: a temporary directory, removed)")
+	if err := parseFlags(fset, args); err != nil {
+		return err
+	}
+	if *duration <= 0 || *rate <= 0 || *every <= 0 {
+		return usageErrorf("demo: --duration, --rate and --every must be above 0")
+	}
+	dir := *keep
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "apierr-demo")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "requests.log")
+
+	tty := false
+	if f, ok := c.m.Stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		tty = true
+	}
+	format := report.Markdown
+	if tty {
+		format = report.Table
+	}
+	color := tty && c.m.Getenv("NO_COLOR") == ""
+
+	cfg := DefaultConfig()
+	cfg.DB = filepath.Join(dir, "apierr.db")
+	cfg.Inputs = []InputConfig{{Paths: []string{logPath + "*"}}}
+	cfg.FlushInterval = Duration(250 * time.Millisecond)
+	cfg.Summary = SummaryConfig{Every: Duration(*every), To: "stdout"}
+	cfg.VendorsDir = ""
+	db := storage.NewDB(cfg.DB)
+	if err := db.Open(); err != nil {
+		return err
+	}
+	defer db.Close()
+
+	start := time.Now().UTC()
+	since := func(now time.Time) report.Window {
+		return report.Window{From: start.Truncate(time.Minute), To: now.UTC().Truncate(time.Minute).Add(time.Minute)}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := &daemon{cmd: &RunCommand{m: c.m, Scan: 200 * time.Millisecond}, cfg: cfg, db: db, log: log}
+	d.summary = &summarizer{db: db, out: c.m.Stdout, format: format, color: color, clear: tty, top: 8, window: since, now: time.Now}
+	if err := d.load(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.m.Stdout, "apierr demo: writing %d request-log lines/s to %s for %s; the report follows every %s\n",
+		*rate, logPath, *duration, *every)
+
+	// The daemon and the traffic run side by side.
+	dctx, stopDaemon := context.WithCancel(ctx)
+	defer stopDaemon()
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr = d.run(dctx)
+	}()
+	if err := writeTraffic(ctx, d.cat, logPath, *rate, *duration); err != nil {
+		stopDaemon()
+		wg.Wait()
+		return err
+	}
+	// Let the last lines be read and committed, then stop the daemon.
+	time.Sleep(time.Duration(cfg.FlushInterval) + 500*time.Millisecond)
+	stopDaemon()
+	wg.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	if tty {
+		fmt.Fprint(c.m.Stdout, "\033[H\033[2J")
+	}
+	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", d.p.lines.Load(), cfg.DB)
+	d.summary.clear = false
+	return d.summary.write(context.Background())
+}
+
+// writeTraffic appends generated lines to path at rate lines/s for d: a
+// burst of rate limiting in the middle third, a rename rotation halfway.
+func writeTraffic(ctx context.Context, cat *classify.Catalog, path string, rate int, d time.Duration) error {
+	g := traffic.New(cat, time.Now().UnixNano())
+	g.Start, g.Step = time.Now().UTC(), time.Second/time.Duration(rate)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() { f.Close() }()
+	const tick = 100 * time.Millisecond
+	perTick := max(1, rate/int(time.Second/tick))
+	buf := make([]byte, 0, perTick*1024)
+	begin := time.Now()
+	rotated := false
+	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(begin) {
+		burst := elapsed > d/3 && elapsed < d/2
+		buf = buf[:0]
+		for i := 0; i < perTick; i++ {
+			if burst && i%3 == 0 {
+				buf = g.AppendRateLimited(buf)
+			} else {
+				buf = g.Append(buf)
+			}
+		}
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+		if !rotated && elapsed > d/2 {
+			// Rotate as logrotate does: rename, then a new file.
+			rotated = true
+			f.Close()
+			if err := os.Rename(path, path+".1"); err != nil {
+				return err
+			}
+			if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(tick):
+		}
+	}
+	return nil
+}
