@@ -69,7 +69,7 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 			}
 			if !parsed {
 				parsed = true
-				body = c.parse(rec.Body)
+				body = c.parse(rec.DecodedBody())
 			}
 			if body != nil && e.matches(body) {
 				return e

@@ -148,7 +148,7 @@ func FuzzClassify(f *testing.F) {
 		data, _ := os.ReadFile(in)
 		for line := range bytes.SplitSeq(data, []byte("\n")) {
 			if rec, err := dec.Decode(line); err == nil {
-				f.Add(rec.Host, rec.Path, rec.Status, string(rec.Body))
+				f.Add(rec.Host, rec.Path, rec.Status, string(rec.DecodedBody()))
 			}
 		}
 	}

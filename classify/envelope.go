@@ -15,7 +15,7 @@ type envelope struct {
 	require []cond
 	code    []jpath
 	message []jpath
-	needles [][]byte // `"key"` strings every matching body contains
+	needles [][]byte // keys every matching body contains (escaped or not)
 }
 
 func compileEnvelope(v *vendor, d *Envelope) (*envelope, error) {
@@ -27,7 +27,7 @@ func compileEnvelope(v *vendor, d *Envelope) (*envelope, error) {
 		}
 		e.require = append(e.require, c)
 		if k := c.path.firstKey(); k != "" {
-			e.needles = append(e.needles, []byte(`"`+k+`"`))
+			e.needles = append(e.needles, []byte(k))
 		}
 	}
 	for _, s := range d.Code {

@@ -2,10 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 // maxDepth bounds how deep the decoder descends into a line's objects while
@@ -16,53 +15,59 @@ const maxDepth = 8
 // give each goroutine its own.
 type Decoder struct {
 	m      compiled
-	parser fastjson.Parser
 	rec    Record
 	best   [numFields]uint8 // priority of the path that set each field, 255 = unset
 	path   []byte           // dotted path of the key being visited
 	depth  int
-	body   []byte // body re-serialized from an object
-	status *fastjson.Value
-	visit  func(key []byte, v *fastjson.Value)
-	header func(key []byte, v *fastjson.Value)
+	key    []byte // scratch for escaped keys
+	str    []byte // scratch for escaped short strings
+	status jsonValue
+	member func(key []byte, b []byte, start int) (int, error)
+	header func(key []byte, b []byte, start int) (int, error)
 }
 
 // NewDecoder returns a Decoder for the given mapping (AutoMapping for
 // `format: auto`).
 func NewDecoder(m Mapping) *Decoder {
 	d := &Decoder{m: m.compile()}
-	d.visit = d.visitKey
+	d.member = d.visitMember
 	d.header = d.visitHeader
 	return d
 }
 
 // Decode decodes one line (without its newline). The returned Record is
 // valid until the next call. A malformed line returns a *DecodeError.
+//
+// Only the keys the mapping names are looked at; every other value is
+// skipped without being decoded, and the body is kept as logged until
+// Record.DecodedBody asks for it.
 func (d *Decoder) Decode(line []byte) (*Record, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return nil, &DecodeError{Reason: ReasonEmpty}
 	}
-	v, err := d.parser.ParseBytes(line)
-	if err != nil {
-		return nil, &DecodeError{Reason: ReasonNotJSON, Err: err}
-	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, &DecodeError{Reason: ReasonNotObject}
+	if line[0] != '{' {
+		if end, err := skipValue(line, 0); err == nil && skipWS(line, end) == len(line) {
+			return nil, &DecodeError{Reason: ReasonNotObject}
+		}
+		return nil, &DecodeError{Reason: ReasonNotJSON, Err: errSyntax}
 	}
 
 	// One pass over the line's keys fills the Record.
-	d.rec = Record{Headers: d.rec.Headers[:0]}
+	d.rec = Record{Headers: d.rec.Headers[:0], scratch: d.rec.scratch}
 	for i := range d.best {
 		d.best[i] = 255
 	}
-	d.path = d.path[:0]
-	d.depth = 0
-	d.status = nil
-	o.Visit(d.visit)
+	d.path, d.depth, d.status = d.path[:0], 0, jsonValue{}
+	end, err := walkObject(line, 0, d.key, d.member)
+	if err != nil {
+		return nil, &DecodeError{Reason: ReasonNotJSON, Err: err}
+	}
+	if skipWS(line, end) != len(line) {
+		return nil, &DecodeError{Reason: ReasonNotJSON, Err: errSyntax}
+	}
 
-	if d.status == nil {
+	if d.status.kind == 0 {
 		return nil, &DecodeError{Reason: ReasonNoStatus}
 	}
 	status, ok := parseStatus(d.status)
@@ -74,70 +79,88 @@ func (d *Decoder) Decode(line []byte) (*Record, error) {
 	return &d.rec, nil
 }
 
-// visitKey handles one key of the object at d.path.
-func (d *Decoder) visitKey(key []byte, v *fastjson.Value) {
+// visitMember handles one member of the object at d.path; it returns the
+// index past the value, or -1 to have it skipped.
+func (d *Decoder) visitMember(key []byte, b []byte, start int) (int, error) {
 	n := len(d.path)
 	if n > 0 {
 		d.path = append(d.path, '.')
 	}
 	d.path = append(d.path, key...)
-	defer func() { d.path = d.path[:n] }()
+	end, err := d.visitPath(b, start)
+	d.path = d.path[:n]
+	return end, err
+}
 
+func (d *Decoder) visitPath(b []byte, start int) (int, error) {
 	s, isSlot := d.m.slots[string(d.path)]
 	switch {
 	case isSlot && s.field == FieldHeaders:
-		if o, err := v.Object(); err == nil {
-			o.Visit(d.header)
+		if b[start] == '{' {
+			return walkObject(b, start, d.key, d.header)
 		}
+		return -1, nil
 	case isSlot && s.field == FieldBody:
-		d.set(s, v)
-	case v.Type() == fastjson.TypeObject && d.m.containers[string(d.path)]:
-		if d.depth < maxDepth {
-			d.depth++
-			o, _ := v.Object()
-			o.Visit(d.visit)
-			d.depth--
+		v, end, err := valueAt(b, start)
+		if err == nil {
+			d.set(s, v)
 		}
+		return end, err
+	case b[start] == '{' && d.m.containers[string(d.path)]:
+		if d.depth >= maxDepth {
+			return -1, nil
+		}
+		d.depth++
+		end, err := walkObject(b, start, d.key, d.member)
+		d.depth--
+		return end, err
 	case isSlot:
-		d.set(s, v)
-	default:
-		// A dotted header key such as "http.response.header.retry-after".
-		for _, h := range d.m.headers {
-			if len(d.path) > len(h)+1 && d.path[len(h)] == '.' && string(d.path[:len(h)]) == h {
-				d.addHeader(d.path[len(h)+1:], v)
-				return
-			}
+		v, end, err := valueAt(b, start)
+		if err == nil {
+			d.set(s, v)
+		}
+		return end, err
+	}
+	// A dotted header key such as "http.response.header.retry-after".
+	for _, h := range d.m.headers {
+		if len(d.path) > len(h)+1 && d.path[len(h)] == '.' && string(d.path[:len(h)]) == h {
+			return d.visitHeaderValue(d.path[len(h)+1:], b, start)
 		}
 	}
+	return -1, nil
 }
 
-func (d *Decoder) visitHeader(key []byte, v *fastjson.Value) { d.addHeader(key, v) }
+func (d *Decoder) visitHeader(key []byte, b []byte, start int) (int, error) {
+	return d.visitHeaderValue(key, b, start)
+}
 
-// addHeader keeps a response header if it bears on retrying.
-func (d *Decoder) addHeader(name []byte, v *fastjson.Value) {
+// visitHeaderValue keeps a response header if it bears on retrying.
+func (d *Decoder) visitHeaderValue(name []byte, b []byte, start int) (int, error) {
 	if !RetryHeader(name) {
-		return
+		return -1, nil
 	}
-	if v.Type() == fastjson.TypeArray { // OpenTelemetry logs header values as arrays
-		a, _ := v.Array()
-		if len(a) == 0 {
-			return
+	v, end, err := valueAt(b, start)
+	if err != nil {
+		return 0, err
+	}
+	if v.kind == '[' { // OpenTelemetry logs header values as arrays
+		i := skipWS(v.raw, 1)
+		if i >= len(v.raw) || v.raw[i] == ']' {
+			return end, nil
 		}
-		v = a[0]
+		if v, _, err = valueAt(v.raw, i); err != nil {
+			return 0, err
+		}
 	}
-	var val []byte
-	switch v.Type() {
-	case fastjson.TypeString:
-		val, _ = v.StringBytes()
-	case fastjson.TypeNumber:
-		val = []byte(v.String())
-	default:
-		return
+	if (v.kind != '"' && v.kind != '0') || len(d.rec.Headers) >= 16 { // bounded on hostile lines
+		return end, nil
 	}
-	if len(d.rec.Headers) >= 16 { // a hostile line cannot grow this without bound
-		return
+	val := v.raw
+	if v.escaped {
+		val = unescape(nil, v.raw)
 	}
 	d.rec.Headers = append(d.rec.Headers, Header{Name: strings.ToLower(string(name)), Value: val})
+	return end, nil
 }
 
 // RetryHeader reports whether a response header informs a retry verdict:
@@ -155,51 +178,58 @@ func hasPrefixFold(b []byte, prefix string) bool {
 }
 
 // set stores v in the slot's field unless a preferred path already did.
-func (d *Decoder) set(s slot, v *fastjson.Value) {
+func (d *Decoder) set(s slot, v jsonValue) {
 	if s.prio >= d.best[s.field] {
 		return
 	}
 	ok := true
 	switch s.field {
 	case FieldTime:
-		d.rec.Time, ok = parseTime(v)
+		d.rec.Time, ok = parseTime(v, d.text(v))
 	case FieldMethod:
-		d.rec.Method, ok = method(v)
+		d.rec.Method, ok = method(v, d.text(v))
 	case FieldURL:
-		d.rec.URL, ok = str(v)
+		d.rec.URL, ok = d.str1(v)
 	case FieldHost:
 		var h string
-		if h, ok = str(v); ok {
+		if h, ok = d.str1(v); ok {
 			d.rec.Host = normalizeHost(h)
 		}
 	case FieldPath:
-		d.rec.Path, ok = str(v)
+		d.rec.Path, ok = d.str1(v)
 	case FieldStatus:
 		d.status = v
 	case FieldLatency:
-		d.rec.Latency, ok = parseLatency(v, s.unit)
+		d.rec.Latency, ok = parseLatency(v, d.text(v), s.unit)
 	case FieldBody:
-		ok = d.setBody(v)
+		switch v.kind {
+		case 'n':
+			d.rec.Body = nil
+		default:
+			d.rec.Body, d.rec.BodyEscaped = v.raw, v.escaped
+		}
 	}
 	if ok {
 		d.best[s.field] = s.prio
 	}
 }
 
-func (d *Decoder) setBody(v *fastjson.Value) bool {
-	switch v.Type() {
-	case fastjson.TypeString:
-		d.rec.Body, _ = v.StringBytes()
-	case fastjson.TypeObject, fastjson.TypeArray:
-		d.body = v.MarshalTo(d.body[:0])
-		d.rec.Body = d.body
-	case fastjson.TypeNull:
-		d.rec.Body = nil
-	default:
-		d.body = v.MarshalTo(d.body[:0])
-		d.rec.Body = d.body
+// text returns a string value's contents unescaped (in a scratch buffer
+// valid until the next call), or a number's digits.
+func (d *Decoder) text(v jsonValue) []byte {
+	if v.escaped {
+		d.str = unescape(d.str[:0], v.raw)
+		return d.str
 	}
-	return true
+	return v.raw
+}
+
+// str1 returns a string value as a Go string.
+func (d *Decoder) str1(v jsonValue) (string, bool) {
+	if v.kind != '"' {
+		return "", false
+	}
+	return string(d.text(v)), true
 }
 
 // fillFromURL derives Host and Path from the URL when the line lacks them.
@@ -258,22 +288,13 @@ func normalizeHost(h string) string {
 	return h
 }
 
-func str(v *fastjson.Value) (string, bool) {
-	b, err := v.StringBytes()
-	if err != nil {
-		return "", false
-	}
-	return string(b), true
-}
-
 // method returns an HTTP method, interning the common ones.
-func method(v *fastjson.Value) (string, bool) {
-	b, err := v.StringBytes()
-	if err != nil {
+func method(v jsonValue, b []byte) (string, bool) {
+	if v.kind != '"' {
 		return "", false
 	}
 	for _, m := range [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
-		if strings.EqualFold(string(b), m) {
+		if len(b) == len(m) && strings.EqualFold(string(b), m) {
 			return m, true
 		}
 	}
@@ -283,19 +304,24 @@ func method(v *fastjson.Value) (string, bool) {
 	return strings.ToUpper(string(b)), true
 }
 
-func parseStatus(v *fastjson.Value) (int, bool) {
+func parseStatus(v jsonValue) (int, bool) {
 	var n int64
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
-		if err != nil || f != float64(int64(f)) {
+	switch v.kind {
+	case '0':
+		var ok bool
+		if n, ok = atoi(v.raw); !ok {
+			f, err := strconv.ParseFloat(string(v.raw), 64)
+			if err != nil || f != float64(int64(f)) {
+				return 0, false
+			}
+			n = int64(f)
+		}
+	case '"':
+		var ok bool
+		if v.escaped {
 			return 0, false
 		}
-		n = int64(f)
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		var ok bool
-		if n, ok = atoi(b); !ok {
+		if n, ok = atoi(v.raw); !ok {
 			return 0, false
 		}
 	default:
@@ -322,21 +348,24 @@ func atoi(b []byte) (int64, bool) {
 	return n, true
 }
 
-func parseLatency(v *fastjson.Value, unit time.Duration) (time.Duration, bool) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
-		if err != nil || f < 0 || f > float64(24*time.Hour/unit) {
+func parseLatency(v jsonValue, b []byte, unit time.Duration) (time.Duration, bool) {
+	limit := int64(24 * time.Hour / unit)
+	switch v.kind {
+	case '0':
+		if n, ok := atoi(b); ok && n <= limit {
+			return time.Duration(n) * unit, true
+		}
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || f < 0 || f > float64(limit) {
 			return 0, false
 		}
 		return time.Duration(f * float64(unit)), true
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
+	case '"':
+		if n, ok := atoi(b); ok && n <= limit {
+			return time.Duration(n) * unit, true
+		}
 		if d, err := time.ParseDuration(string(b)); err == nil && d >= 0 {
 			return d, true
-		}
-		if n, ok := atoi(b); ok && n <= int64(24*time.Hour/unit) {
-			return time.Duration(n) * unit, true
 		}
 	}
 	return 0, false

@@ -70,8 +70,8 @@ func TestDecode(t *testing.T) {
 				t.Errorf("Status=%d, want %d", got.Status, w.Status)
 			case got.Latency != w.Latency:
 				t.Errorf("Latency=%v, want %v", got.Latency, w.Latency)
-			case !bytes.Equal(got.Body, w.Body):
-				t.Errorf("Body=%q, want %q", got.Body, w.Body)
+			case !bytes.Equal(got.DecodedBody(), w.Body):
+				t.Errorf("Body=%q, want %q", got.DecodedBody(), w.Body)
 			case len(got.Headers) != len(tc.headers):
 				t.Errorf("Headers=%v, want %v", got.Headers, tc.headers)
 			}

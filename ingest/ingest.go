@@ -13,7 +13,7 @@ import (
 // Record is one decoded log line: one outbound HTTP call.
 //
 // A Record returned by a Decoder is valid until the Decoder's next call:
-// Body and the Header values point into the Decoder's buffers.
+// Body and the Header values point into the line and the Decoder's buffers.
 type Record struct {
 	Time    time.Time     // zero when the line has no usable timestamp
 	Method  string        // upper case, empty when absent
@@ -23,7 +23,26 @@ type Record struct {
 	Status  int           // HTTP status, always set on a decoded Record
 	Latency time.Duration // zero when absent
 	Headers []Header      // response headers that bear on retrying only
-	Body    []byte        // response body: JSON text, plain text, HTML or empty
+
+	// Body is the response body as logged: JSON text, plain text, HTML or
+	// empty. When the log gave it as a JSON string holding escapes,
+	// BodyEscaped is set and Body still holds them: DecodedBody unescapes.
+	Body        []byte
+	BodyEscaped bool
+
+	scratch []byte
+}
+
+// DecodedBody returns the body with any JSON-string escapes undone. It
+// costs a copy only for an escaped body, and only when called: most
+// success bodies are never looked at.
+func (r *Record) DecodedBody() []byte {
+	if !r.BodyEscaped {
+		return r.Body
+	}
+	r.scratch = unescape(r.scratch[:0], r.Body)
+	r.Body, r.BodyEscaped = r.scratch, false
+	return r.Body
 }
 
 // Header is one response header kept from the log line. Only the headers

@@ -4,11 +4,10 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
-// Layouts tried, in order, for string timestamps that are not epoch numbers.
+// Layouts tried, in order, for string timestamps that are not epoch numbers
+// and not the common RFC 3339 form the fast path reads.
 var timeLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999",       // no zone: UTC
@@ -22,21 +21,21 @@ var timeLayouts = []string{
 // parseTime reads a timestamp: RFC 3339 (and close relatives), or epoch
 // seconds, milliseconds, microseconds or nanoseconds as a number or a string.
 // The epoch unit is told by magnitude, which is unambiguous for any date
-// between 1973 and 5138.
-func parseTime(v *fastjson.Value) (time.Time, bool) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
-		if err != nil {
-			return time.Time{}, false
+// between 1973 and 5138. b is the value's text.
+func parseTime(v jsonValue, b []byte) (time.Time, bool) {
+	switch v.kind {
+	case '0':
+		return epochText(b)
+	case '"':
+		if len(b) > 0 && (b[0] >= '0' && b[0] <= '9') && len(b) < 25 {
+			if t, ok := rfc3339UTC(b); ok {
+				return t, true
+			}
+			if t, ok := epochText(b); ok {
+				return t, true
+			}
 		}
-		return epoch(f)
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
 		s := string(b)
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return epoch(f)
-		}
 		for _, layout := range timeLayouts {
 			if t, err := time.Parse(layout, s); err == nil {
 				return t.UTC(), true
@@ -46,7 +45,19 @@ func parseTime(v *fastjson.Value) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func epoch(f float64) (time.Time, bool) {
+func epochText(b []byte) (time.Time, bool) {
+	if n, ok := atoi(b); ok {
+		return epoch(float64(n), n)
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return epoch(f, -1)
+}
+
+// epoch converts an epoch number; exact is its integer value, or -1.
+func epoch(f float64, exact int64) (time.Time, bool) {
 	a := math.Abs(f)
 	switch {
 	case math.IsNaN(f) || math.IsInf(f, 0) || f <= 0:
@@ -55,11 +66,59 @@ func epoch(f float64) (time.Time, bool) {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 	case a < 1e14: // milliseconds
+		if exact >= 0 {
+			return time.UnixMilli(exact).UTC(), true
+		}
 		return time.UnixMicro(int64(f * 1e3)).UTC(), true
 	case a < 1e17: // microseconds
 		return time.UnixMicro(int64(f)).UTC(), true
 	case a < 1e20: // nanoseconds
+		if exact >= 0 {
+			return time.Unix(0, exact).UTC(), true
+		}
 		return time.Unix(0, int64(f)).UTC(), true
 	}
 	return time.Time{}, false
+}
+
+// rfc3339UTC reads the common forms 2006-01-02T15:04:05Z and
+// 2006-01-02T15:04:05.000Z without allocating.
+func rfc3339UTC(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(frac) - 1; i < 9; i++ {
+			n *= 10
+		}
+		nsec = n
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
 	quiet := fset.Bool("q", false, "no progress and no summary line")
+	cpuprofile := fset.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -64,6 +66,17 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	defer db.Close()
 	p := newPipeline(db, cat, []ingest.Mapping{mapping}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	stop := c.progress(p, *quiet)
 	if stdin {

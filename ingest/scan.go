@@ -1,0 +1,293 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A small JSON scanner for the decoder: it walks an object's keys, finds
+// each value's extent and skips what is not needed without building a tree
+// or allocating. It checks structure (strings closed, brackets balanced,
+// literals spelled right) so that garbage is reported, but does not
+// validate what it skips in depth beyond that.
+
+// maxNesting bounds how deep a skipped value may nest.
+const maxNesting = 512
+
+var (
+	errSyntax = errors.New("invalid JSON")
+	errDeep   = errors.New("nesting too deep")
+)
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString returns the index just past the string that starts at b[i]
+// (an opening quote), and whether it holds escapes. A string without
+// escapes is found with one vectorized search; one with escapes (a body
+// logged as a JSON string) is walked from its first backslash, each escape
+// skipping the byte after it.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	i++
+	q := bytes.IndexByte(b[i:], '"')
+	if q < 0 {
+		return 0, false, errSyntax
+	}
+	bs := bytes.IndexByte(b[i:i+q], '\\')
+	if bs < 0 {
+		return i + q + 1, false, nil
+	}
+	for j := i + bs; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true, nil
+		}
+	}
+	return 0, false, errSyntax
+}
+
+// skipValue returns the index just past the value that starts at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errSyntax
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{' || c == '[':
+		return skipContainer(b, i)
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		j := i + 1
+		for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		return j, nil
+	}
+	return 0, errSyntax
+}
+
+func literal(b []byte, i int, word string) (int, error) {
+	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
+		return i + len(word), nil
+	}
+	return 0, errSyntax
+}
+
+// skipContainer skips an object or array iteratively: strings are jumped
+// over, brackets counted and matched.
+func skipContainer(b []byte, i int) (int, error) {
+	var stack [maxNesting]byte
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			end, _, err := scanString(b, i)
+			if err != nil {
+				return 0, err
+			}
+			i = end
+			continue
+		case '{', '[':
+			if depth == maxNesting {
+				return 0, errDeep
+			}
+			stack[depth] = c
+			depth++
+		case '}', ']':
+			if depth == 0 || stack[depth-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+				return 0, errSyntax
+			}
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, errSyntax
+}
+
+// jsonValue is the extent of a value in a line.
+type jsonValue struct {
+	raw     []byte // the value's bytes; for a string, without its quotes
+	kind    byte   // '"' string, '{' object, '[' array, '0' number, 't' true, 'f' false, 'n' null
+	escaped bool   // a string holding escapes
+}
+
+// walkObject calls fn for each member of the object at b[i] and returns the
+// index past it. fn gets the raw key (unescaped only if it had escapes) and
+// the value's start; it returns the index past the value, or -1 to have the
+// value skipped.
+func walkObject(b []byte, i int, key []byte, fn func(key []byte, b []byte, start int) (int, error)) (int, error) {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, errSyntax
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, errSyntax
+		}
+		end, esc, err := scanString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		k := b[i+1 : end-1]
+		if esc {
+			key = unescape(key[:0], k)
+			k = key
+		}
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errSyntax
+		}
+		i = skipWS(b, i+1)
+		next, err := fn(k, b, i)
+		if err != nil {
+			return 0, err
+		}
+		if next < 0 {
+			if next, err = skipValue(b, i); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(b, next)
+		if i >= len(b) {
+			return 0, errSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// valueAt returns the value starting at b[i] and the index past it.
+func valueAt(b []byte, i int) (jsonValue, int, error) {
+	if i < len(b) && b[i] == '"' {
+		end, esc, err := scanString(b, i)
+		if err != nil {
+			return jsonValue{}, 0, err
+		}
+		return jsonValue{raw: b[i+1 : end-1], kind: '"', escaped: esc}, end, nil
+	}
+	end, err := skipValue(b, i)
+	if err != nil {
+		return jsonValue{}, 0, err
+	}
+	v := jsonValue{raw: b[i:end], kind: b[i]}
+	if v.kind == '-' || v.kind >= '0' && v.kind <= '9' {
+		v.kind = '0'
+	}
+	return v, end, nil
+}
+
+// unescape appends the unescaped form of a JSON string's contents to dst.
+// Invalid escapes are kept as they are; lone surrogates become U+FFFD.
+func unescape(dst, s []byte) []byte {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, '\\')
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:i]...)
+		s = s[i:]
+		if len(s) < 2 {
+			return append(dst, s...)
+		}
+		switch c := s[1]; c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, n := decodeU(s)
+			if n == 0 {
+				dst = append(dst, s[:2]...)
+				s = s[2:]
+				continue
+			}
+			dst = utf8.AppendRune(dst, r)
+			s = s[n:]
+			continue
+		default:
+			dst = append(dst, s[:2]...)
+		}
+		s = s[2:]
+	}
+	return dst
+}
+
+// decodeU decodes \uXXXX (and a following low surrogate) at the start of s.
+func decodeU(s []byte) (rune, int) {
+	r, ok := hex4(s[2:])
+	if !ok {
+		return 0, 0
+	}
+	if utf16.IsSurrogate(r) {
+		if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+			if r2, ok := hex4(s[8:]); ok {
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					return d, 12
+				}
+			}
+		}
+		return utf8.RuneError, 6
+	}
+	return r, 6
+}
+
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
