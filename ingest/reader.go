@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 )
 
 // FingerprintSize is how many of a file's first bytes identify its content.
@@ -22,12 +23,25 @@ type Chunk struct {
 	Data    []byte // complete lines, each ending in '\n'; may be empty
 	TooLong int    // lines over the limit skipped after Data's lines
 	Reset   bool   // the file was truncated: reading restarted at offset 0
+
+	pool *sync.Pool // where Data's block goes back on Release
+}
+
+// Release gives the chunk's memory back for reuse; Data must not be used
+// after. Calling it is optional (the memory is collected otherwise) and
+// safe more than once on copies of the same chunk only if Data is nil.
+func (c *Chunk) Release() {
+	if c.pool != nil && c.Data != nil {
+		c.pool.Put(c.Data[:0:cap(c.Data)])
+		c.Data, c.pool = nil, nil
+	}
 }
 
 // fileReader reads one file by descriptor, in large blocks, from a line
 // boundary. It never consumes a partial last line, and skips lines over
 // the limit without holding them in memory.
 type fileReader struct {
+	blocks   *sync.Pool // of []byte with capacity block+readRoom
 	f        *os.File
 	pos      Position
 	maxLine  int
@@ -40,11 +54,24 @@ type fileReader struct {
 	onTruncate func(old Position)
 }
 
-func newFileReader(f *os.File, pos Position, maxLine int) *fileReader {
+// readRoom is the least a read asks for after the carried partial line.
+const readRoom = 64 << 10
+
+func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fileReader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	return &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1)}
+	return &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
+}
+
+// newBlock returns a buffer of len block+readRoom, reused when possible.
+func (r *fileReader) newBlock() []byte {
+	if r.blocks != nil {
+		if b, ok := r.blocks.Get().([]byte); ok && cap(b) >= r.block+readRoom {
+			return b[:r.block+readRoom]
+		}
+	}
+	return make([]byte, r.block+readRoom)
 }
 
 // errTruncated reports that the file shrank below the position or its
@@ -107,6 +134,12 @@ func compatible(a, b []byte) bool {
 	return bytes.Equal(a[:n], b[:n])
 }
 
+func (r *fileReader) recycle(b []byte) {
+	if r.blocks != nil {
+		r.blocks.Put(b[:0])
+	}
+}
+
 // readToEOF sends every complete line up to the end of the file to emit,
 // in chunks. It returns the number of bytes consumed.
 func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
@@ -124,7 +157,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			// The partial line is already over the limit: skip the rest.
 			r.skipping, r.skipped, r.carry = true, int64(len(r.carry)), nil
 		}
-		buf := make([]byte, max(r.block, len(r.carry)+64<<10))
+		buf := r.newBlock() // the carry is at most maxLine < block: room remains
 		n0 := copy(buf, r.carry)
 		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
 		n, err := r.f.ReadAt(buf[n0:], readAt)
@@ -132,6 +165,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			return total, err
 		}
 		if n == 0 {
+			r.recycle(buf)
 			return total, nil
 		}
 		data := buf[:n0+n]
@@ -142,12 +176,14 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			if i < 0 {
 				r.skipped += int64(len(data))
 				r.carry = nil
+				r.recycle(buf)
 				continue
 			}
 			end := r.pos.Offset + r.skipped + int64(i) + 1
 			total += end - r.pos.Offset
 			r.pos.Offset, r.skipping, r.skipped = end, false, 0
 			r.carry = nil // read on from the new offset
+			r.recycle(buf)
 			if !emit(Chunk{Pos: r.pos, TooLong: 1}) {
 				return total, nil
 			}
@@ -159,9 +195,11 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			if len(data) > r.maxLine {
 				// One line fills the block with no end in sight.
 				r.skipping, r.skipped, r.carry = true, int64(len(data)), nil
+				r.recycle(buf)
 				continue
 			}
-			r.carry = append([]byte(nil), data...)
+			r.carry = append(r.carry[:0], data...)
+			r.recycle(buf)
 			if errors.Is(err, io.EOF) || n < len(buf)-n0 {
 				return total, nil // a partial last line: wait for its newline
 			}
@@ -169,8 +207,8 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		}
 		r.pos.Offset += int64(last + 1)
 		total += int64(last + 1)
-		r.carry = append([]byte(nil), data[last+1:]...)
-		if !emit(Chunk{Pos: r.pos, Data: data[:last+1]}) {
+		r.carry = append(r.carry[:0], data[last+1:]...)
+		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks}) {
 			return total, nil
 		}
 		if len(r.pos.Fingerprint) < FingerprintSize {

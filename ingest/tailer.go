@@ -50,6 +50,7 @@ type Tailer struct {
 	ghosts []Position // positions of files truncated in place, for their rotated copies
 	young  map[FileKey]bool
 	wg     sync.WaitGroup
+	blocks sync.Pool // read blocks, back from Chunk.Release
 }
 
 type fileState struct {
@@ -66,7 +67,7 @@ func NewTailer(positions []Position) *Tailer {
 		Idle:       5 * time.Minute,
 		RotateWait: 5 * time.Second,
 		Logger:     slog.Default(),
-		C:          make(chan Chunk, 8),
+		C:          make(chan Chunk, 2),
 		files:      map[FileKey]*fileState{},
 		young:      map[FileKey]bool{},
 	}
@@ -233,7 +234,7 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 	go func(pos Position) {
 		defer t.wg.Done()
 		defer file.Close()
-		r := newFileReader(file, pos, t.MaxLine)
+		r := newFileReader(file, pos, t.MaxLine, &t.blocks)
 		r.onTruncate = func(old Position) {
 			t.mu.Lock()
 			t.retire(old)

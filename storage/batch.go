@@ -11,11 +11,12 @@ import (
 	"github.com/apierr/apierr/ingest"
 )
 
-// Batch aggregates classified requests in memory until Commit writes them,
-// and the input positions they came from, in one transaction.
+// Batch is what one transaction writes: counts merged from tallies with
+// the cardinality caps applied, and the input positions they came from.
 type Batch struct {
 	caps      *caps
 	limits    Limits
+	own       *Tally // what Add and AddMalformed count, merged at Commit
 	errs      map[errKey]*errAgg
 	reqs      map[reqKey]*reqAgg
 	malformed map[malKey]int64
@@ -24,7 +25,6 @@ type Batch struct {
 	n         int
 }
 
-// groupKey identifies an error group (a row of error_groups).
 type groupKey struct {
 	vendor   string
 	code     string
@@ -70,6 +70,7 @@ func (db *DB) NewBatch() *Batch {
 	return &Batch{
 		caps:      db.caps,
 		limits:    db.Limits,
+		own:       NewTally(),
 		errs:      map[errKey]*errAgg{},
 		reqs:      map[reqKey]*reqAgg{},
 		malformed: map[malKey]int64{},
@@ -79,58 +80,61 @@ func (db *DB) NewBatch() *Batch {
 }
 
 // Len is the number of requests and malformed lines in the batch.
-func (b *Batch) Len() int { return b.n }
+func (b *Batch) Len() int { return b.n + b.own.n }
 
-// Add counts one classified request at time t. endpoint is the request's
-// path template (classify.Endpoint); message should already be redacted.
-func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) {
-	b.n++
-	at := ms(t)
-	bucket := at - at%Minute
-	vendor := b.caps.vendor(ev.Vendor, b.limits.Vendors)
-	r := b.reqs[reqKey{bucket, vendor}]
-	if r == nil {
-		r = &reqAgg{}
-		b.reqs[reqKey{bucket, vendor}] = r
-	}
-	r.requests++
-	if !ev.Error {
-		return
-	}
-	r.errors++
-	if ev.Retry.Retryable() {
-		r.retryable++
-	}
-	code := b.caps.code(vendor, ev.Code, b.limits.CodesPerVendor)
-	endpoint = b.caps.endpoint(vendor, endpoint, b.limits.EndpointsPerVendor)
-	k := errKey{bucket, groupKey{vendor, code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}}
-	e := b.errs[k]
-	if e == nil {
-		e = &errAgg{rng: ev.Range, known: ev.Known && code == ev.Code, first: at, last: at}
-		b.errs[k] = e
-	}
-	e.count++
-	e.first, e.last = min(e.first, at), max(e.last, at)
-	if ev.Message != "" && code == ev.Code && vendor == ev.Vendor {
-		sk := sampleKey{vendor, code, ev.Message}
-		s := b.samples[sk]
-		if s == nil {
-			if !b.caps.sampleRoom(vendor, code, b.limits.SamplesPerCode) {
-				return
-			}
-			s = &sampleAgg{}
-			b.samples[sk] = s
-		}
-		s.count++
-		s.last = max(s.last, at)
-	}
-}
+// Add counts one classified request at time t (see Tally.Add).
+func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) { b.own.Add(t, ev, endpoint) }
 
 // AddMalformed counts one malformed line at time t.
-func (b *Batch) AddMalformed(t time.Time, reason string) {
-	b.n++
-	at := ms(t)
-	b.malformed[malKey{at - at%Minute, reason}]++
+func (b *Batch) AddMalformed(t time.Time, reason string) { b.own.AddMalformed(t, reason) }
+
+// Merge adds a tally's counts to the batch, folding vendors, codes and
+// endpoints over their caps into Other. The tally is left as it was.
+func (b *Batch) Merge(t *Tally) {
+	b.n += t.n
+	for k, r := range t.reqs {
+		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
+		m := b.reqs[k]
+		if m == nil {
+			m = &reqAgg{}
+			b.reqs[k] = m
+		}
+		m.requests += r.requests
+		m.errors += r.errors
+		m.retryable += r.retryable
+	}
+	for k, e := range t.errs {
+		g := &k.group
+		vendor := b.caps.vendor(g.vendor, b.limits.Vendors)
+		code := b.caps.code(vendor, g.code, b.limits.CodesPerVendor)
+		known := e.known && code == g.code
+		g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
+		m := b.errs[k]
+		if m == nil {
+			m = &errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
+			b.errs[k] = m
+		}
+		m.count += e.count
+		m.first, m.last = min(m.first, e.first), max(m.last, e.last)
+	}
+	for k, n := range t.malformed {
+		b.malformed[k] += n
+	}
+	for k, s := range t.samples {
+		if !b.caps.vendors[k.vendor] || !b.caps.codes[k.vendor][k.code] {
+			continue // folded into other: its messages are not its group's
+		}
+		m := b.samples[k]
+		if m == nil {
+			if !b.caps.sampleRoom(k.vendor, k.code, b.limits.SamplesPerCode) {
+				continue
+			}
+			m = &sampleAgg{}
+			b.samples[k] = m
+		}
+		m.count += s.count
+		m.last = max(m.last, s.last)
+	}
 }
 
 // SetPosition records how far an input has been read: the position is
@@ -145,6 +149,10 @@ func (b *Batch) Positions() int { return len(b.positions) }
 // after a successful Commit; after a failed one it holds the same data and
 // Commit may be retried.
 func (db *DB) Commit(ctx context.Context, b *Batch) error {
+	if b.own.n > 0 {
+		b.Merge(b.own)
+		b.own.Reset()
+	}
 	if b.n == 0 && len(b.positions) == 0 {
 		return nil
 	}

@@ -105,8 +105,20 @@ func (c *IngestCommand) readFiles(ctx context.Context, p *pipeline, db *storage.
 	t := ingest.NewTailer(positions)
 	t.Files, t.Follow, t.MaxLine, t.Logger = files, false, p.maxLine, p.log
 	go t.Run(ctx)
-	for chunk := range t.C {
-		p.add(input{0, chunk})
+	chunks := make(chan input)
+	go func() {
+		defer close(chunks)
+		for c := range t.C {
+			chunks <- input{0, c}
+		}
+	}()
+	return c.consume(ctx, p, chunks)
+}
+
+// consume merges the processed chunks and commits in batches.
+func (c *IngestCommand) consume(ctx context.Context, p *pipeline, chunks <-chan input) error {
+	for r := range p.stage(chunks) {
+		p.merge(r)
 		if p.batch.Len() >= maxBatch {
 			if err := p.commit(ctx); err != nil {
 				return err
@@ -116,36 +128,42 @@ func (c *IngestCommand) readFiles(ctx context.Context, p *pipeline, db *storage.
 	return p.commit(ctx)
 }
 
+// readStdin reads standard input as chunks of whole lines: it has no
+// position, so it counts every time.
 func (c *IngestCommand) readStdin(ctx context.Context, p *pipeline) error {
-	lr := ingest.NewLineReader(c.m.Stdin, p.maxLine)
-	dec := p.decoders[0]
-	for {
-		line, err := lr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		now := p.now()
-		switch {
-		case errors.Is(err, ingest.ErrLineTooLong):
-			p.lines.Add(1)
-			p.malformed.Add(1)
-			p.batch.AddMalformed(now, ingest.ReasonTooLong)
-		case err != nil:
-			return fmt.Errorf("read standard input: %w", err)
-		default:
-			p.bytes.Add(int64(len(line) + 1))
-			p.line(dec, line, now)
-		}
-		if p.batch.Len() >= maxBatch {
-			if err := p.commit(ctx); err != nil {
-				return err
+	chunks := make(chan input, 4)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		lr := ingest.NewLineReader(c.m.Stdin, p.maxLine)
+		var ch ingest.Chunk
+		for ctx.Err() == nil {
+			line, err := lr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			switch {
+			case errors.Is(err, ingest.ErrLineTooLong):
+				ch.TooLong++
+			case err != nil:
+				readErr = fmt.Errorf("read standard input: %w", err)
+				return
+			default:
+				ch.Data = append(append(ch.Data, line...), '\n')
+			}
+			if len(ch.Data) >= 1<<20 || ch.TooLong > 0 {
+				chunks <- input{0, ch}
+				ch = ingest.Chunk{}
 			}
 		}
-		if ctx.Err() != nil {
-			break
+		if len(ch.Data) > 0 {
+			chunks <- input{0, ch}
 		}
+	}()
+	if err := c.consume(ctx, p, chunks); err != nil {
+		return err
 	}
-	return p.commit(ctx)
+	return readErr
 }
 
 // peakRSS is the process's peak resident set size in MiB.

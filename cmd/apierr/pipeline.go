@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,81 +21,158 @@ type input struct {
 	chunk ingest.Chunk
 }
 
-// pipeline turns chunks of log lines into counts: decode, classify,
-// aggregate, and commit with the input positions. One goroutine owns it.
+// pipeline turns chunks of log lines into counts: decode, classify and
+// tally in parallel workers, then merge the tallies in chunk order into the
+// batch, with the input positions, and commit. One goroutine owns the
+// batch and the database.
 type pipeline struct {
 	db       *storage.DB
-	decoders []*ingest.Decoder
-	cl       *classify.Classifier
-	batch    *storage.Batch
+	cat      *classify.Catalog
+	mappings []ingest.Mapping
 	maxLine  int
+	workers  int
+	batch    *storage.Batch
 	now      func() time.Time
 	log      *slog.Logger
+	tallies  sync.Pool
 
 	// Totals since start, read by progress and metrics from other goroutines.
 	lines, bytes, requests, errors, malformed atomic.Int64
 }
 
 func newPipeline(db *storage.DB, cat *classify.Catalog, mappings []ingest.Mapping, maxLine int, log *slog.Logger) *pipeline {
-	p := &pipeline{db: db, cl: classify.NewClassifier(cat), batch: db.NewBatch(), maxLine: maxLine, now: time.Now, log: log}
-	for _, m := range mappings {
-		p.decoders = append(p.decoders, ingest.NewDecoder(m))
-	}
+	p := &pipeline{db: db, cat: cat, mappings: mappings, maxLine: maxLine, workers: runtime.GOMAXPROCS(0),
+		batch: db.NewBatch(), now: time.Now, log: log}
+	p.tallies.New = func() any { return storage.NewTally() }
 	return p
 }
 
-// add counts a chunk's lines and records its position.
-func (p *pipeline) add(in input) {
+// result is what a worker made of one chunk.
+type result struct {
+	tally                                     *storage.Tally
+	pos                                       ingest.Position
+	lines, bytes, requests, errors, malformed int64
+}
+
+// worker decodes and classifies; each has its own decoders and classifier.
+type worker struct {
+	p        *pipeline
+	decoders []*ingest.Decoder
+	cl       *classify.Classifier
+}
+
+func (p *pipeline) newWorker() *worker {
+	w := &worker{p: p, cl: classify.NewClassifier(p.cat)}
+	for _, m := range p.mappings {
+		w.decoders = append(w.decoders, ingest.NewDecoder(m))
+	}
+	return w
+}
+
+// process counts a chunk's lines into a tally.
+func (w *worker) process(in input) *result {
 	c := in.chunk
-	now := p.now()
-	dec := p.decoders[in.idx]
+	r := &result{tally: w.p.tallies.Get().(*storage.Tally), pos: c.Pos, bytes: int64(len(c.Data))}
+	now := w.p.now()
+	dec := w.decoders[in.idx]
 	data := c.Data
-	p.bytes.Add(int64(len(data)))
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			i = len(data)
 		}
-		p.line(dec, data[:i], now)
+		w.line(r, dec, data[:i], now)
 		data = data[min(i+1, len(data)):]
 	}
 	for range c.TooLong {
-		p.lines.Add(1)
-		p.malformed.Add(1)
-		p.batch.AddMalformed(now, ingest.ReasonTooLong)
+		r.lines++
+		r.malformed++
+		r.tally.AddMalformed(now, ingest.ReasonTooLong)
 	}
-	if c.Pos.Key != (ingest.FileKey{}) {
-		p.batch.SetPosition(c.Pos)
-	}
+	c.Release()
+	return r
 }
 
 // line counts one line.
-func (p *pipeline) line(dec *ingest.Decoder, line []byte, now time.Time) {
-	p.lines.Add(1)
-	if len(line) > p.maxLine {
-		p.malformed.Add(1)
-		p.batch.AddMalformed(now, ingest.ReasonTooLong)
+func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time) {
+	r.lines++
+	if len(line) > w.p.maxLine {
+		r.malformed++
+		r.tally.AddMalformed(now, ingest.ReasonTooLong)
 		return
 	}
 	rec, err := dec.Decode(line)
 	if err != nil {
-		p.malformed.Add(1)
-		p.batch.AddMalformed(now, ingest.Reason(err))
+		r.malformed++
+		r.tally.AddMalformed(now, ingest.Reason(err))
 		return
 	}
-	ev := p.cl.Classify(rec)
+	ev := w.cl.Classify(rec)
 	t := rec.Time
 	if t.IsZero() {
 		t = now // no usable timestamp: counted at ingest time
 	}
-	p.requests.Add(1)
+	r.requests++
 	endpoint := ""
 	if ev.Error {
-		p.errors.Add(1)
+		r.errors++
 		endpoint = classify.Endpoint(rec.Method, rec.Path)
 		ev.Message = classify.Redact(ev.Message)
 	}
-	p.batch.Add(t, &ev, endpoint)
+	r.tally.Add(t, &ev, endpoint)
+}
+
+// stage processes the chunks of in with the pipeline's workers and returns
+// their results in the order of the chunks. The returned channel closes
+// after in closes and every chunk is processed.
+func (p *pipeline) stage(in <-chan input) <-chan *result {
+	type job struct {
+		in  input
+		out chan *result
+	}
+	jobs := make(chan job, p.workers)
+	order := make(chan chan *result, 2*p.workers)
+	out := make(chan *result, p.workers)
+	go func() { // dispatcher: owns jobs and order
+		defer close(jobs)
+		defer close(order)
+		for c := range in {
+			j := job{c, make(chan *result, 1)}
+			order <- j.out
+			jobs <- j
+		}
+	}()
+	for range p.workers {
+		go func() {
+			w := p.newWorker()
+			for j := range jobs {
+				j.out <- w.process(j.in)
+			}
+		}()
+	}
+	go func() { // orderer: owns out
+		defer close(out)
+		for ch := range order {
+			out <- <-ch
+		}
+	}()
+	return out
+}
+
+// merge adds a result to the batch, then its position: the position is
+// committed with the counts of the lines before it.
+func (p *pipeline) merge(r *result) {
+	p.batch.Merge(r.tally)
+	r.tally.Reset()
+	p.tallies.Put(r.tally)
+	if r.pos.Key != (ingest.FileKey{}) {
+		p.batch.SetPosition(r.pos)
+	}
+	p.lines.Add(r.lines)
+	p.bytes.Add(r.bytes)
+	p.requests.Add(r.requests)
+	p.errors.Add(r.errors)
+	p.malformed.Add(r.malformed)
 }
 
 // commit writes the batch. On failure the batch is kept whole and the
@@ -115,6 +194,3 @@ func (p *pipeline) commit(ctx context.Context) error {
 		backoff = min(backoff*2, 30*time.Second)
 	}
 }
-
-// setCatalog swaps the vendor catalog (SIGHUP).
-func (p *pipeline) setCatalog(cat *classify.Catalog) { p.cl = classify.NewClassifier(cat) }

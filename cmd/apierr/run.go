@@ -156,12 +156,8 @@ func (d *daemon) load() error {
 		d.p = newPipeline(d.db, cat, maps, int(d.cfg.Limits.LineBytes), d.log)
 		return nil
 	}
-	d.p.setCatalog(cat)
-	d.p.decoders = d.p.decoders[:0]
-	for _, m := range maps {
-		d.p.decoders = append(d.p.decoders, ingest.NewDecoder(m))
-	}
-	d.p.maxLine = int(d.cfg.Limits.LineBytes)
+	// The next stage's workers pick these up.
+	d.p.cat, d.p.mappings, d.p.maxLine = cat, maps, int(d.cfg.Limits.LineBytes)
 	return nil
 }
 
@@ -182,11 +178,11 @@ func (d *daemon) run(ctx context.Context) error {
 			return fmt.Errorf("read positions: %w", err)
 		}
 		tctx, stopTailers := context.WithCancel(ctx)
-		merged := d.startTailers(tctx, positions)
-		reload, err := d.loop(ctx, merged, hup)
+		results := d.p.stage(d.startTailers(tctx, positions))
+		reload, err := d.loop(ctx, results, hup)
 		stopTailers()
-		for in := range merged { // what was read before the stop is counted
-			d.p.add(in)
+		for r := range results { // what was read before the stop is counted
+			d.p.merge(r)
 		}
 		if cerr := d.p.commit(ctx); cerr != nil && err == nil {
 			err = cerr
@@ -262,7 +258,7 @@ func (d *daemon) startTailers(ctx context.Context, positions []ingest.Position) 
 
 // loop counts chunks and commits every flush interval, until ctx is done
 // (reload false) or SIGHUP (reload true).
-func (d *daemon) loop(ctx context.Context, merged <-chan input, hup <-chan os.Signal) (reload bool, err error) {
+func (d *daemon) loop(ctx context.Context, results <-chan *result, hup <-chan os.Signal) (reload bool, err error) {
 	flush := time.NewTicker(time.Duration(d.cfg.FlushInterval))
 	defer flush.Stop()
 	maintain := time.NewTicker(10 * time.Minute)
@@ -279,11 +275,11 @@ func (d *daemon) loop(ctx context.Context, merged <-chan input, hup <-chan os.Si
 			return false, nil
 		case <-hup:
 			return true, nil
-		case in, ok := <-merged:
+		case r, ok := <-results:
 			if !ok {
 				return false, nil
 			}
-			d.p.add(in)
+			d.p.merge(r)
 			if d.p.batch.Len() >= maxBatch {
 				if err := d.p.commit(ctx); err != nil {
 					return false, err
