@@ -62,9 +62,10 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 		body *fastjson.Value
 	)
 	parsed := false
+	var seen needleMemo
 	try := func(envs []*envelope) *envelope {
 		for _, e := range envs {
-			if !isErr && !e.def.AnyStatus || !e.mayMatch(rec.Body) {
+			if !isErr && !e.def.AnyStatus || !e.mayMatch(rec.Body, &seen) {
 				continue
 			}
 			if !parsed {

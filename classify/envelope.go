@@ -48,14 +48,36 @@ func compileEnvelope(v *vendor, d *Envelope) (*envelope, error) {
 }
 
 // mayMatch is a cheap test on the raw body: false means the envelope
-// cannot match, so the body need not be parsed.
-func (e *envelope) mayMatch(raw []byte) bool {
+// cannot match, so the body need not be parsed. seen remembers the
+// searches already done on this body (envelopes share keys).
+func (e *envelope) mayMatch(raw []byte, seen *needleMemo) bool {
 	for _, n := range e.needles {
-		if !bytes.Contains(raw, n) {
+		if !seen.contains(raw, n) {
 			return false
 		}
 	}
 	return true
+}
+
+// needleMemo caches substring searches on one body.
+type needleMemo struct {
+	n     int
+	keys  [8]string
+	found [8]bool
+}
+
+func (m *needleMemo) contains(raw []byte, needle []byte) bool {
+	for i := range m.n {
+		if m.keys[i] == string(needle) {
+			return m.found[i]
+		}
+	}
+	found := bytes.Contains(raw, needle)
+	if m.n < len(m.keys) {
+		m.keys[m.n], m.found[m.n] = string(needle), found
+		m.n++
+	}
+	return found
 }
 
 func (e *envelope) matches(body *fastjson.Value) bool {

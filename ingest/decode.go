@@ -22,8 +22,18 @@ type Decoder struct {
 	key    []byte // scratch for escaped keys
 	str    []byte // scratch for escaped short strings
 	status jsonValue
+	seen   [32]lookup // the last lookups by member ordinal: lines of a log repeat their keys
+	nth    int
 	member func(key []byte, b []byte, start int) (int, error)
 	header func(key []byte, b []byte, start int) (int, error)
+}
+
+// lookup is a cached answer for one dotted path.
+type lookup struct {
+	path      string
+	slot      slot
+	isSlot    bool
+	container bool
 }
 
 // NewDecoder returns a Decoder for the given mapping (AutoMapping for
@@ -58,7 +68,7 @@ func (d *Decoder) Decode(line []byte) (*Record, error) {
 	for i := range d.best {
 		d.best[i] = 255
 	}
-	d.path, d.depth, d.status = d.path[:0], 0, jsonValue{}
+	d.path, d.depth, d.status, d.nth = d.path[:0], 0, jsonValue{}, 0
 	end, err := walkObject(line, 0, d.key, d.member)
 	if err != nil {
 		return nil, &DecodeError{Reason: ReasonNotJSON, Err: err}
@@ -92,8 +102,27 @@ func (d *Decoder) visitMember(key []byte, b []byte, start int) (int, error) {
 	return end, err
 }
 
-func (d *Decoder) visitPath(b []byte, start int) (int, error) {
+// find answers what a path is: a slot, a container, or neither. Lines of
+// one log have their keys in the same order, so the answer for the n-th
+// member is usually the one of the last line: a compare, not a hash.
+func (d *Decoder) find() (slot, bool, bool) {
+	n := d.nth
+	d.nth++
+	if n < len(d.seen) {
+		if l := &d.seen[n]; l.path == string(d.path) {
+			return l.slot, l.isSlot, l.container
+		}
+	}
 	s, isSlot := d.m.slots[string(d.path)]
+	container := d.m.containers[string(d.path)]
+	if n < len(d.seen) {
+		d.seen[n] = lookup{path: string(d.path), slot: s, isSlot: isSlot, container: container}
+	}
+	return s, isSlot, container
+}
+
+func (d *Decoder) visitPath(b []byte, start int) (int, error) {
+	s, isSlot, container := d.find()
 	switch {
 	case isSlot && s.field == FieldHeaders:
 		if b[start] == '{' {
@@ -106,7 +135,7 @@ func (d *Decoder) visitPath(b []byte, start int) (int, error) {
 			d.set(s, v)
 		}
 		return end, err
-	case b[start] == '{' && d.m.containers[string(d.path)]:
+	case b[start] == '{' && container:
 		if d.depth >= maxDepth {
 			return -1, nil
 		}

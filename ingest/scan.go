@@ -48,12 +48,14 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	if bs < 0 {
 		return i + q + 1, false, nil
 	}
-	for j := i + bs; j < len(b); j++ {
-		switch b[j] {
+	start := i + bs
+	s := b[start:]
+	for k := 0; k < len(s); k++ {
+		switch s[k] {
 		case '\\':
-			j++
+			k++
 		case '"':
-			return j + 1, true, nil
+			return start + k + 1, true, nil
 		}
 	}
 	return 0, false, errSyntax
