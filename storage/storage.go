@@ -91,7 +91,11 @@ func (db *DB) Open() (err error) {
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", "NORMAL")
 	}
-	q.Set("_cache_size", "-32768") // 32 MiB of page cache per connection
+	if db.ReadOnly {
+		q.Set("_cache_size", "-32768") // reports: 32 MiB of page cache
+	} else {
+		q.Set("_cache_size", "-8192") // the writer touches few pages: 8 MiB
+	}
 	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + q.Encode()
 	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, err)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -29,6 +30,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "apierr: second signal: exiting without the last commit")
 		os.Exit(1)
 	}()
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly short-lived line buffers: collecting at 150%
+		// instead of 100% saves a few percent of CPU and stays well within
+		// 64 MiB of RSS on a full-speed ingest.
+		debug.SetGCPercent(150)
+	}
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])
 	stop()

@@ -181,8 +181,12 @@ func (p *pipeline) merge(r *result) {
 func (p *pipeline) commit(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
+		n := p.batch.Len()
 		err := p.db.Commit(context.WithoutCancel(ctx), p.batch)
 		if err == nil {
+			if n > 0 {
+				p.log.Debug("committed", "lines", p.lines.Load(), "batch", n)
+			}
 			return nil
 		}
 		p.log.Error("commit failed, retrying", "err", err, "retry_in", backoff)

@@ -223,7 +223,7 @@ func (d *daemon) reload() {
 // startTailers starts one tailer per input and merges their chunks into
 // one channel, closed when every tailer has stopped.
 func (d *daemon) startTailers(ctx context.Context, positions []ingest.Position) <-chan input {
-	merged := make(chan input, 16)
+	merged := make(chan input, 1)
 	var wg sync.WaitGroup
 	for i, in := range d.cfg.Inputs {
 		t := ingest.NewTailer(positions)
