@@ -130,9 +130,11 @@ func (p *pipeline) stage(in <-chan input) <-chan *result {
 		in  input
 		out chan *result
 	}
+	// Results are small (a tally each; the chunk's block is released), so
+	// many may wait while the writer commits, and the workers keep going.
 	jobs := make(chan job, p.workers)
-	order := make(chan chan *result, 2*p.workers)
-	out := make(chan *result, p.workers)
+	order := make(chan chan *result, 64)
+	out := make(chan *result, 16)
 	go func() { // dispatcher: owns jobs and order
 		defer close(jobs)
 		defer close(order)
