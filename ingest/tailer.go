@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,12 +46,13 @@ type Tailer struct {
 	// closes it when it returns.
 	C chan Chunk
 
-	mu     sync.Mutex
-	files  map[FileKey]*fileState
-	ghosts []Position // positions of files truncated in place, for their rotated copies
-	young  map[FileKey]bool
-	wg     sync.WaitGroup
-	blocks sync.Pool // read blocks, back from Chunk.Release
+	mu      sync.Mutex
+	files   map[FileKey]*fileState
+	ghosts  []Position // positions of files truncated in place, for their rotated copies
+	young   map[FileKey]bool
+	matched atomic.Int64 // files the last scan found
+	wg      sync.WaitGroup
+	blocks  sync.Pool // read blocks, back from Chunk.Release
 }
 
 type fileState struct {
@@ -102,6 +104,9 @@ func (t *Tailer) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Matched returns the number of files the last scan of the globs found.
+func (t *Tailer) Matched() int { return int(t.matched.Load()) }
 
 // Watching returns the number of files being read now.
 func (t *Tailer) Watching() int {
@@ -155,6 +160,7 @@ func (t *Tailer) scan(ctx context.Context) {
 		seen[k] = true
 		list = append(list, found{p, fi, k})
 	}
+	t.matched.Store(int64(len(list)))
 	t.mu.Lock()
 	sort.SliceStable(list, func(i, j int) bool {
 		return t.files[list[i].key] != nil && t.files[list[j].key] == nil

@@ -23,6 +23,29 @@ type Batch struct {
 	samples   map[sampleKey]*sampleAgg
 	positions map[ingest.FileKey]ingest.Position
 	n         int
+	summary   Summary // of the counts merged since the last commit
+	committed Summary // of the last successful commit
+}
+
+// Summary is what a batch adds, with capped labels: what metrics count once
+// the batch is committed.
+type Summary struct {
+	Requests  map[string]int64      // by vendor
+	Errors    map[ErrorLabels]int64 // by vendor, code, category, verdict
+	Malformed map[string]int64      // by reason
+}
+
+// ErrorLabels are the labels of an error counter.
+type ErrorLabels struct {
+	Vendor, Code, Category, Retry string
+}
+
+// Committed returns what the last successful Commit wrote, with the caps
+// applied: what counters add. It is valid until the next Commit.
+func (b *Batch) Committed() Summary { return b.committed }
+
+func newSummary() Summary {
+	return Summary{Requests: map[string]int64{}, Errors: map[ErrorLabels]int64{}, Malformed: map[string]int64{}}
 }
 
 type groupKey struct {
@@ -76,6 +99,8 @@ func (db *DB) NewBatch() *Batch {
 		malformed: map[malKey]int64{},
 		samples:   map[sampleKey]*sampleAgg{},
 		positions: map[ingest.FileKey]ingest.Position{},
+		summary:   newSummary(),
+		committed: newSummary(),
 	}
 }
 
@@ -102,6 +127,7 @@ func (b *Batch) Merge(t *Tally) {
 		m.requests += r.requests
 		m.errors += r.errors
 		m.retryable += r.retryable
+		b.summary.Requests[k.vendor] += r.requests
 	}
 	for k, e := range t.errs {
 		g := &k.group
@@ -116,9 +142,11 @@ func (b *Batch) Merge(t *Tally) {
 		}
 		m.count += e.count
 		m.first, m.last = min(m.first, e.first), max(m.last, e.last)
+		b.summary.Errors[ErrorLabels{vendor, code, string(g.category), string(g.retry)}] += e.count
 	}
 	for k, n := range t.malformed {
 		b.malformed[k] += n
+		b.summary.Malformed[k.reason] += n
 	}
 	for k, s := range t.samples {
 		if !b.caps.vendors[k.vendor] || !b.caps.codes[k.vendor][k.code] {
@@ -154,6 +182,9 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		b.own.Reset()
 	}
 	if b.n == 0 && len(b.positions) == 0 {
+		clear(b.committed.Requests)
+		clear(b.committed.Errors)
+		clear(b.committed.Malformed)
 		return nil
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
@@ -179,6 +210,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	maps.Copy(db.groups, ids) // only now are the new ids real
+	b.committed, b.summary = b.summary, b.committed
 	b.reset()
 	return nil
 }
@@ -224,6 +256,9 @@ func (db *DB) groupIDs(ctx context.Context, tx *sql.Tx, b *Batch) (map[groupKey]
 }
 
 func (b *Batch) reset() {
+	clear(b.summary.Requests)
+	clear(b.summary.Errors)
+	clear(b.summary.Malformed)
 	clear(b.errs)
 	clear(b.reqs)
 	clear(b.malformed)

@@ -213,3 +213,53 @@ func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Dur
 	}
 	return out, rows.Err()
 }
+
+// Totals returns the summary of everything the database holds: what
+// counters resume from after a restart.
+func (db *DB) Totals(ctx context.Context) (Summary, error) {
+	s := newSummary()
+	rows, err := db.db.QueryContext(ctx, `SELECT vendor, SUM(requests) FROM request_counts GROUP BY vendor`)
+	if err != nil {
+		return s, translate(err)
+	}
+	for rows.Next() {
+		var v string
+		var n int64
+		if err := rows.Scan(&v, &n); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.Requests[v] = n
+	}
+	rows.Close()
+	rows, err = db.db.QueryContext(ctx, `
+		SELECT g.vendor, g.code, g.category, g.retry, SUM(c.count) FROM error_counts c JOIN error_groups g ON g.id = c.group_id
+		GROUP BY g.vendor, g.code, g.category, g.retry`)
+	if err != nil {
+		return s, translate(err)
+	}
+	for rows.Next() {
+		var l ErrorLabels
+		var n int64
+		if err := rows.Scan(&l.Vendor, &l.Code, &l.Category, &l.Retry, &n); err != nil {
+			rows.Close()
+			return s, err
+		}
+		s.Errors[l] = n
+	}
+	rows.Close()
+	rows, err = db.db.QueryContext(ctx, `SELECT reason, SUM(count) FROM malformed_counts GROUP BY reason`)
+	if err != nil {
+		return s, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r string
+		var n int64
+		if err := rows.Scan(&r, &n); err != nil {
+			return s, err
+		}
+		s.Malformed[r] = n
+	}
+	return s, rows.Err()
+}

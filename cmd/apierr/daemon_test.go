@@ -309,7 +309,7 @@ func TestRun_BadInputReportAndReload(t *testing.T) {
 	os.Mkdir(vendors, 0o755)
 	dbPath := filepath.Join(dir, "apierr.db")
 	config := filepath.Join(dir, "apierr.yaml")
-	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nvendors_dir: %s\nlimits: {line_bytes: 1KiB}\n",
+	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nvendors_dir: %s\nlimits: {line_bytes: 1KiB}\nmetrics_listen: \"\"\n",
 		dbPath, filepath.Join(logs, "*.log"), vendors)), 0o644)
 	d := startDaemon(t, config)
 	defer d.kill()

@@ -35,6 +35,7 @@ type pipeline struct {
 	now      func() time.Time
 	log      *slog.Logger
 	tallies  sync.Pool
+	metrics  *metrics // nil: none (apierr ingest)
 
 	// Totals since start, read by progress and metrics from other goroutines.
 	lines, bytes, requests, errors, malformed atomic.Int64
@@ -172,6 +173,10 @@ func (p *pipeline) merge(r *result) {
 	}
 	p.lines.Add(r.lines)
 	p.bytes.Add(r.bytes)
+	if p.metrics != nil {
+		p.metrics.lines.Add(float64(r.lines))
+		p.metrics.bytes.Add(float64(r.bytes))
+	}
 	p.requests.Add(r.requests)
 	p.errors.Add(r.errors)
 	p.malformed.Add(r.malformed)
@@ -184,8 +189,15 @@ func (p *pipeline) commit(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
 		n := p.batch.Len()
+		start := time.Now()
 		err := p.db.Commit(context.WithoutCancel(ctx), p.batch)
+		if p.metrics != nil {
+			p.metrics.committed(time.Since(start), err)
+		}
 		if err == nil {
+			if p.metrics != nil {
+				p.metrics.add(p.batch.Committed())
+			}
 			if n > 0 {
 				p.log.Debug("committed", "lines", p.lines.Load(), "batch", n)
 			}

@@ -241,7 +241,7 @@ type condition struct {
 	limit            float64
 }
 
-var metrics = []string{"requests", "errors", "retryable", "malformed", "unknown", "new_groups", "error_rate"}
+var failIfMetrics = []string{"requests", "errors", "retryable", "malformed", "unknown", "new_groups", "error_rate"}
 
 func parseConditions(list []string) ([]condition, error) {
 	var out []condition
@@ -264,11 +264,11 @@ func parseConditions(list []string) ([]condition, error) {
 			return nil, usageErrorf("--fail-if %q: want METRIC OP NUMBER, such as error_rate>0.05", s)
 		}
 		known := false
-		for _, m := range metrics {
+		for _, m := range failIfMetrics {
 			known = known || m == c.metric
 		}
 		if !known {
-			return nil, usageErrorf("--fail-if %q: unknown metric %q (want one of %s)", s, c.metric, strings.Join(metrics, ", "))
+			return nil, usageErrorf("--fail-if %q: unknown metric %q (want one of %s)", s, c.metric, strings.Join(failIfMetrics, ", "))
 		}
 		out = append(out, c)
 	}

@@ -165,7 +165,7 @@ func TestRun_SummaryDir(t *testing.T) {
 	os.Mkdir(logs, 0o755)
 	os.WriteFile(filepath.Join(logs, "a.log"), []byte(testTraffic(0)+"\n"), 0o644)
 	config := filepath.Join(dir, "apierr.yaml")
-	os.WriteFile(config, []byte("db: "+filepath.Join(dir, "a.db")+"\ninputs: [{paths: ["+filepath.Join(logs, "*.log")+"]}]\nsummary: {every: 300ms, to: "+summaries+"}\n"), 0o644)
+	os.WriteFile(config, []byte("db: "+filepath.Join(dir, "a.db")+"\ninputs: [{paths: ["+filepath.Join(logs, "*.log")+"]}]\nsummary: {every: 300ms, to: "+summaries+"}\nmetrics_listen: \"\"\n"), 0o644)
 	d := startDaemon(t, config)
 	defer d.kill()
 	var files []string

@@ -78,7 +78,36 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("apierr running", "db", dbPath, "inputs", len(cfg.Inputs), "flush_interval", time.Duration(cfg.FlushInterval))
+	if cfg.MetricsListen != "" {
+		if err := d.startMetrics(ctx); err != nil {
+			return err
+		}
+	}
 	return d.run(ctx)
+}
+
+// startMetrics serves /metrics and /healthz. Counters resume from the
+// database's totals (what retention kept), so they survive restarts.
+func (d *daemon) startMetrics(ctx context.Context) error {
+	d.metrics = newMetrics(d.filesTailed)
+	d.p.metrics = d.metrics
+	totals, err := d.db.Totals(ctx)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	d.metrics.add(totals)
+	ln := make(chan error, 1)
+	go func() {
+		ln <- d.metrics.serve(ctx, d.cfg.MetricsListen, 3*time.Duration(d.cfg.FlushInterval)+time.Second, d.filesMatched, d.log)
+	}()
+	select {
+	case err := <-ln:
+		if err != nil {
+			return &UsageError{Err: err}
+		}
+	case <-time.After(100 * time.Millisecond): // listening
+	}
+	return nil
 }
 
 // loadConfig reads the config file if one is given, else the defaults.
@@ -136,6 +165,31 @@ type daemon struct {
 	p          *pipeline
 	cat        *classify.Catalog
 	summary    *summarizer // nil: no summaries
+	metrics    *metrics    // nil: no metrics
+
+	mu      sync.Mutex
+	tailers []*ingest.Tailer // the current ones
+}
+
+// filesTailed and filesMatched sum over the current tailers.
+func (d *daemon) filesTailed() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, t := range d.tailers {
+		n += t.Watching()
+	}
+	return n
+}
+
+func (d *daemon) filesMatched() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, t := range d.tailers {
+		n += t.Matched()
+	}
+	return n
 }
 
 // load builds the pipeline from the config and vendor files.
@@ -225,8 +279,14 @@ func (d *daemon) reload() {
 func (d *daemon) startTailers(ctx context.Context, positions []ingest.Position) <-chan input {
 	merged := make(chan input, 1)
 	var wg sync.WaitGroup
+	d.mu.Lock()
+	d.tailers = d.tailers[:0]
+	d.mu.Unlock()
 	for i, in := range d.cfg.Inputs {
 		t := ingest.NewTailer(positions)
+		d.mu.Lock()
+		d.tailers = append(d.tailers, t)
+		d.mu.Unlock()
 		t.Globs, t.Follow, t.MaxLine, t.Logger = in.Paths, true, int(d.cfg.Limits.LineBytes), d.log
 		if d.cmd.Scan > 0 {
 			t.Scan = d.cmd.Scan
