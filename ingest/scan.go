@@ -167,6 +167,9 @@ func walkObject(b []byte, i int, key []byte, fn func(key []byte, b []byte, start
 			return 0, errSyntax
 		}
 		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return 0, errSyntax
+		}
 		next, err := fn(k, b, i)
 		if err != nil {
 			return 0, err
