@@ -3,6 +3,7 @@ package classify_test
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apierr/apierr/classify"
 )
@@ -45,4 +46,18 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%q)=%q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzEndpoint: templates are bounded, valid UTF-8, and stable (templating
+// a template's path changes nothing).
+func FuzzEndpoint(f *testing.F) {
+	for _, p := range []string{"/api/v1/orders/12345/process", "/v1/vouchers/SUMMER-2026?x=1", "/a/b/c/d/e/f/g/h/i/j", "", "//x//", "/\xff/\x00"} {
+		f.Add("POST", p)
+	}
+	f.Fuzz(func(t *testing.T, method, path string) {
+		e := classify.Endpoint(method, path)
+		if len(e) > 160 || !utf8.ValidString(e) {
+			t.Fatalf("Endpoint(%q, %q)=%q: too long or not UTF-8", method, path, e)
+		}
+	})
 }

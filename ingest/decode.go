@@ -299,6 +299,9 @@ func SplitURL(u string) (host, path string) {
 	return host, rest
 }
 
+// maxHost is the longest DNS name.
+const maxHost = 253
+
 // normalizeHost lower-cases a host and strips its port and trailing dot.
 func normalizeHost(h string) string {
 	if strings.HasPrefix(h, "[") { // [::1]:8080
@@ -309,6 +312,9 @@ func normalizeHost(h string) string {
 		h = h[:i]
 	}
 	h = strings.TrimSuffix(h, ".")
+	if len(h) > maxHost { // longer than any DNS name: a hostile log
+		h = h[:maxHost]
+	}
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; c >= 'A' && c <= 'Z' {
 			return strings.ToLower(h)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +61,21 @@ func TestParseConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseConfig: no config file panics the loader; an accepted one
+// validates.
+func FuzzParseConfig(f *testing.F) {
+	data, _ := os.ReadFile("../../etc/apierr.yaml")
+	f.Add(data)
+	f.Add([]byte("inputs: [{paths: [a], format: {status: x.y, latency: \"t:ns\"}}]\nretention: 1.5d\nlimits: {line_bytes: 1GiB}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted a config that does not validate: %v", err)
+		}
+	})
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileLog writes a log of good lines mixed with hostile ones and
+// returns how many good (decodable) lines it holds, and the malformed
+// lines by reason.
+func hostileLog(tb testing.TB, path string) (good int, malformed map[string]int) {
+	tb.Helper()
+	rng := rand.New(rand.NewSource(7))
+	malformed = map[string]int{}
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s); b.WriteByte('\n') }
+	bad := func(reason, s string) { line(s); malformed[reason]++ }
+	ok := func(s string) { line(s); good++ }
+	ts := testTraffic(0)[:strings.Index(testTraffic(0), `,"method"`)] // {"ts":"..."
+
+	for i := range 1000 {
+		if i%13 == 6 { // testTraffic's own malformed line
+			bad("not JSON", testTraffic(i))
+		} else {
+			ok(testTraffic(i))
+		}
+		switch i % 10 {
+		case 0:
+			bad("not JSON", `{"status":500,"url":"https://x.test/","response_body":"unterminated`)
+		case 1:
+			bad("not JSON", "\x00\x01\x02\xff\xfe binary garbage \x1b[2J")
+		case 2:
+			bad("bad status", ts+`,"status":1e999,"url":"https://x.test/"}`)
+		case 3:
+			bad("bad status", ts+`,"status":{"code":500},"url":"https://x.test/"}`)
+		case 4:
+			bad("no status", ts+`,"url":"https://x.test/","response_body":"x"}`)
+		case 5: // wrong types everywhere but status: still a request
+			ok(`{"ts":{"a":1},"method":42,"url":["x"],"host":null,"status":"503","duration_ms":"soon","response_headers":"none","response_body":12}`)
+		case 6: // invalid UTF-8, escapes and bidi controls in a vendor message
+			ok(ts + `,"url":"https://acme.picqer.com/api/v1/x","status":400,"response_body":"{\"error\":true,\"error_code\":24,\"error_message\":\"\\u001b]0;pwn\\u0007\\u001b[31m\xff\xfe \\u202e evil \\u0000\"}"}`)
+		case 7:
+			bad("not JSON", `{"a":tru}`)
+		}
+	}
+	bad("line too long", ts+`,"status":500,"response_body":"`+strings.Repeat("A", 10<<20)+`"}`)
+	bad("not JSON", strings.Repeat(`{"a":`, 100000)+"1"+strings.Repeat("}", 100000))
+	// A flood of distinct codes and of distinct hosts.
+	for i := range 20000 {
+		ok(fmt.Sprintf(`%s,"url":"https://acme.picqer.com/api/v1/o/%d","status":400,"response_body":"{\"error\":true,\"error_code\":%d,\"error_message\":\"m\"}"}`, ts, i, 1000+rng.Intn(1<<30)))
+		ok(fmt.Sprintf(`%s,"url":"https://h%d-%d.flood.test/%d","status":502,"response_body":""}`, ts, i, rng.Intn(1<<30), i))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return good, malformed
+}
+
+// TestHostileInput: ingestion keeps going through hostile lines, counts the
+// good ones exactly and the bad ones by reason, holds the caps, and the
+// report shows nothing raw.
+func TestHostileInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a 10 MB log")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hostile.jsonl")
+	good, malformed := hostileLog(t, path)
+	db := filepath.Join(dir, "apierr.db")
+	if code, _, errs := run(t, "", "ingest", "-q", "--db", db, path); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	c := readCounts(t, db)
+	var wantMalformed int
+	for _, n := range malformed {
+		wantMalformed += n
+	}
+	if c.requests != int64(good) || c.malformed != int64(wantMalformed) {
+		t.Fatalf("requests %d malformed %d, want %d and %d", c.requests, c.malformed, good, wantMalformed)
+	}
+	// The caps: at most 1,000 vendors and 1,000 codes a vendor, plus other.
+	perVendor := map[string]int{}
+	for _, row := range c.codes {
+		perVendor[strings.Fields(row)[0]]++
+	}
+	if len(c.vendors) > 1001 || perVendor["picqer"] > 1001 {
+		t.Fatalf("caps broken: %d vendors, %d picqer codes", len(c.vendors), perVendor["picqer"])
+	}
+	// The report shows nothing raw.
+	for _, f := range []string{"table", "markdown"} {
+		code, out, errs := run(t, "", "report", "--db", db, "--format", f, "--top", "0", "--since", "100000h")
+		if code != 0 {
+			t.Fatalf("report: exit %d: %s", code, errs)
+		}
+		for _, raw := range []string{"\x1b", "\x07", "\u202e", "\x00", "\xff"} {
+			if strings.Contains(out, raw) {
+				t.Fatalf("%s report holds %q raw", f, raw)
+			}
+		}
+	}
+	t.Logf("%d lines: %d good, %d malformed %v; %d vendors stored", good+wantMalformed, good, wantMalformed, malformed, len(c.vendors))
+}
