@@ -103,8 +103,9 @@ type FileKey struct {
 }
 
 // Position is how far an input file has been read: the offset just past
-// the last line whose counts are committed. Fingerprint holds the file's
-// first bytes (up to FingerprintSize), to tell a file whose inode was
+// the last line whose counts are committed. Fingerprint is a digest of the
+// file's first bytes (up to FingerprintSize; never the bytes themselves,
+// which may hold tokens), to tell a file whose inode was
 // reused, or that was truncated and rewritten, from the one read before,
 // and to find the rotated copy of a file truncated in place.
 //

@@ -88,16 +88,16 @@ func (r *fileReader) check() (size int64, err error) {
 	if size < r.pos.Offset {
 		return size, errTruncated
 	}
-	if n := len(r.pos.Fingerprint); n < FingerprintSize && size > int64(n) || n > 0 {
-		prefix, err := readPrefix(r.f)
-		if err != nil {
+	ok, err := matches(r.pos.Fingerprint, r.f)
+	if err != nil {
+		return size, err
+	}
+	if !ok {
+		return size, errTruncated
+	}
+	if n := fpLen(r.pos.Fingerprint); n < FingerprintSize && size > int64(n) {
+		if r.pos.Fingerprint, err = fingerprintOf(r.f, FingerprintSize); err != nil {
 			return size, err
-		}
-		if !compatible(r.pos.Fingerprint, prefix) {
-			return size, errTruncated
-		}
-		if len(prefix) > len(r.pos.Fingerprint) {
-			r.pos.Fingerprint = prefix
 		}
 	}
 	return size, nil
@@ -108,30 +108,12 @@ func (r *fileReader) reset() {
 	if r.onTruncate != nil {
 		r.onTruncate(r.pos)
 	}
-	if r.pos.Offset > 0 && len(r.pos.Fingerprint) >= minFingerprint {
+	if r.pos.Offset > 0 && fpLen(r.pos.Fingerprint) >= minFingerprint {
 		r.pos.PrevOffset, r.pos.PrevFingerprint = r.pos.Offset, r.pos.Fingerprint
 	}
-	prefix, _ := readPrefix(r.f)
-	r.pos.Offset, r.pos.Fingerprint = 0, prefix
+	fp, _ := fingerprintOf(r.f, FingerprintSize)
+	r.pos.Offset, r.pos.Fingerprint = 0, fp
 	r.carry, r.skipping, r.skipped = nil, false, 0
-}
-
-// readPrefix returns the file's first FingerprintSize bytes (fewer if it is
-// shorter).
-func readPrefix(f *os.File) ([]byte, error) {
-	b := make([]byte, FingerprintSize)
-	n, err := f.ReadAt(b, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b[:n], nil
-}
-
-// compatible reports whether two fingerprints can be of the same file: one
-// is a prefix of the other.
-func compatible(a, b []byte) bool {
-	n := min(len(a), len(b))
-	return bytes.Equal(a[:n], b[:n])
 }
 
 func (r *fileReader) recycle(b []byte) {
@@ -211,7 +193,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks}) {
 			return total, nil
 		}
-		if len(r.pos.Fingerprint) < FingerprintSize {
+		if fpLen(r.pos.Fingerprint) < FingerprintSize {
 			r.check()
 		}
 	}

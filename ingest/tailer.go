@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -75,7 +76,7 @@ func NewTailer(positions []Position) *Tailer {
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
-		if len(p.PrevFingerprint) >= minFingerprint {
+		if fpLen(p.PrevFingerprint) >= minFingerprint {
 			t.ghosts = append(t.ghosts, Position{Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint})
 		}
 	}
@@ -194,7 +195,7 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 		file.Close() // replaced between stat and open: the next scan sees it
 		return
 	}
-	prefix, err := readPrefix(file)
+	fp, err := fingerprintOf(file, FingerprintSize)
 	if err != nil {
 		file.Close()
 		t.Logger.Warn("cannot read input", "file", f.path, "err", err)
@@ -205,7 +206,7 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 	defer t.mu.Unlock()
 	reset, announce := false, false
 	switch {
-	case st == nil && t.Follow && len(prefix) < minFingerprint && !t.young[f.key]:
+	case st == nil && t.Follow && fpLen(fp) < minFingerprint && !t.young[f.key]:
 		// A new file too short to fingerprint may be a copy being written
 		// (copytruncate): look again at the next scan, when its first bytes
 		// tell whether it repeats a file already read.
@@ -215,18 +216,18 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 	case st == nil:
 		delete(t.young, f.key)
 		announce = true // a new file's position is committed even before it has lines
-		st = &fileState{pos: Position{Key: f.key, Path: f.path, Fingerprint: prefix}}
-		if off, ok := t.copyOf(f.key, prefix); ok {
+		st = &fileState{pos: Position{Key: f.key, Path: f.path, Fingerprint: fp}}
+		if off, ok := t.copyOf(f.key, file, fp); ok {
 			st.pos.Offset = min(off, f.fi.Size())
 			t.Logger.Info("rotated copy of a file already read: resuming", "file", f.path, "offset", st.pos.Offset)
 		}
 		t.files[f.key] = st
-	case !compatible(st.pos.Fingerprint, prefix) || f.fi.Size() < st.pos.Offset:
+	case !sameContent(st.pos.Fingerprint, file) || f.fi.Size() < st.pos.Offset:
 		// Truncated or replaced while nobody was reading it.
 		t.retire(st.pos)
 		old := st.pos
-		st.pos = Position{Key: f.key, Path: f.path, Fingerprint: prefix}
-		if old.Offset > 0 && len(old.Fingerprint) >= minFingerprint {
+		st.pos = Position{Key: f.key, Path: f.path, Fingerprint: fp}
+		if old.Offset > 0 && fpLen(old.Fingerprint) >= minFingerprint {
 			st.pos.PrevOffset, st.pos.PrevFingerprint = old.Offset, old.Fingerprint
 		}
 		st.idle, reset = false, true
@@ -258,27 +259,34 @@ func (t *Tailer) consider(ctx context.Context, f found) {
 // whose first bytes it repeats (copytruncate's copy), or a file being read
 // whose first bytes it repeats (the copy, seen before the truncation).
 // Caller holds t.mu.
-func (t *Tailer) copyOf(key FileKey, prefix []byte) (int64, bool) {
-	if len(prefix) < minFingerprint {
+func (t *Tailer) copyOf(key FileKey, file *os.File, fp []byte) (int64, bool) {
+	n := fpLen(fp)
+	if n < minFingerprint {
 		return 0, false
 	}
 	for i, g := range t.ghosts {
-		if len(g.Fingerprint) >= minFingerprint && len(g.Fingerprint) <= len(prefix) && compatible(g.Fingerprint, prefix) {
+		if gl := fpLen(g.Fingerprint); gl >= minFingerprint && gl <= n && sameContent(g.Fingerprint, file) {
 			t.ghosts = append(t.ghosts[:i], t.ghosts[i+1:]...)
 			return g.Offset, true
 		}
 	}
 	for k, st := range t.files {
-		if k != key && len(st.pos.Fingerprint) == len(prefix) && compatible(st.pos.Fingerprint, prefix) {
+		if k != key && bytes.Equal(st.pos.Fingerprint, fp) {
 			return st.pos.Offset, true
 		}
 	}
 	return 0, false
 }
 
+// sameContent reports whether file starts with the bytes of fp.
+func sameContent(fp []byte, file *os.File) bool {
+	ok, err := matches(fp, file)
+	return err == nil && ok
+}
+
 // retire remembers the position of a file truncated in place. Caller holds t.mu.
 func (t *Tailer) retire(p Position) {
-	if len(p.Fingerprint) < minFingerprint || p.Offset == 0 {
+	if fpLen(p.Fingerprint) < minFingerprint || p.Offset == 0 {
 		return
 	}
 	t.ghosts = append(t.ghosts, p)
@@ -433,7 +441,7 @@ func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) boo
 				return followResync
 			}
 			r.pos.Offset = end
-			if len(r.pos.Fingerprint) < FingerprintSize {
+			if fpLen(r.pos.Fingerprint) < FingerprintSize {
 				r.check()
 			}
 			c := Chunk{Pos: r.pos}

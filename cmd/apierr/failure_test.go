@@ -77,3 +77,45 @@ func TestRun_DatabaseLocked(t *testing.T) {
 		t.Fatalf("after the lock: %d requests, %d malformed; want 185 and 0", c.requests, c.malformed)
 	}
 }
+
+// TestRun_DiskFull: the database's filesystem fills up. Commits fail with a
+// clear message and are retried; once space is freed every line is
+// counted once.
+func TestRun_DiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a small filesystem")
+	}
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "small")
+	os.Mkdir(mnt, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", mnt).Run()
+	ballast := filepath.Join(mnt, "ballast")
+	os.WriteFile(ballast, make([]byte, 700<<10), 0o600)
+
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	dbPath := filepath.Join(mnt, "apierr.db")
+	config := filepath.Join(dir, "apierr.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nmetrics_listen: \"\"\n", dbPath, filepath.Join(logs, "*.log"))), 0o644)
+	d := startDaemon(t, config)
+	defer d.kill()
+	// Many distinct hosts and paths: the database grows past the free space.
+	var b strings.Builder
+	const n = 3000
+	ts := testTraffic(0)[:strings.Index(testTraffic(0), `,"method"`)]
+	for i := range n {
+		fmt.Fprintf(&b, `%s,"url":"https://host-%d.full.test/a/%d/b","status":503,"response_body":"{\"error\":{\"code\":\"code_%d\",\"message\":\"message %d\"}}"}`+"\n", ts, i, i, i, i)
+	}
+	os.WriteFile(filepath.Join(logs, "app.log"), []byte(b.String()), 0o644)
+	waitFor(t, "a commit to fail for lack of space", func() bool { return strings.Contains(d.out.String(), "disk is full") })
+
+	os.Remove(ballast)
+	waitFor(t, "every line once space is back", func() bool { return readCounts(t, dbPath).requests == n })
+	d.stop(t)
+	if c := readCounts(t, dbPath); c.requests != n {
+		t.Fatalf("%d requests, want %d", c.requests, n)
+	}
+}

@@ -22,17 +22,29 @@ import (
 )
 
 // metricsDaemon starts the daemon on a log of n test lines with metrics on
-// a free loopback port; it returns the process and the metrics address.
+// a free loopback port; it returns the process, the metrics address and
+// the database path.
 func metricsDaemon(tb testing.TB, n int, glob string) (*process, string, string) {
 	tb.Helper()
-	dir := tb.TempDir()
-	logs := filepath.Join(dir, "logs")
-	os.Mkdir(logs, 0o755)
 	var b strings.Builder
 	for i := range n {
 		b.WriteString(testTraffic(i) + "\n")
 	}
-	os.WriteFile(filepath.Join(logs, "app.log"), []byte(b.String()), 0o644)
+	return startMetricsDaemon(tb, b.String(), glob)
+}
+
+// metricsDaemonWith starts the daemon with metrics on a log of the given text.
+func metricsDaemonWith(tb testing.TB, log string) (*process, string, string) {
+	tb.Helper()
+	return startMetricsDaemon(tb, log, "")
+}
+
+func startMetricsDaemon(tb testing.TB, log, glob string) (*process, string, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	os.WriteFile(filepath.Join(logs, "app.log"), []byte(log), 0o644)
 	if glob == "" {
 		glob = filepath.Join(logs, "*.log")
 	}
