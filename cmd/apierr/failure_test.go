@@ -119,3 +119,38 @@ func TestRun_DiskFull(t *testing.T) {
 		t.Fatalf("%d requests, want %d", c.requests, n)
 	}
 }
+
+// TestOpenFailures: a database that cannot be opened gets one clear line
+// and exit code 1.
+func TestOpenFailures(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.db")
+	os.WriteFile(corrupt, []byte(strings.Repeat("not a database ", 100)), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"CorruptReport", []string{"report", "--db", corrupt}, "corrupt"},
+		{"CorruptIngest", []string{"ingest", "--db", corrupt, "../../testdata/sample.jsonl"}, "corrupt"},
+	}
+	// A read-only filesystem (root ignores file modes, not mount flags).
+	ro := filepath.Join(dir, "ro")
+	os.Mkdir(ro, 0o755)
+	if exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro).Run() == nil {
+		defer exec.Command("umount", "-l", ro).Run()
+		tests = append(tests, struct {
+			name string
+			args []string
+			want string
+		}{"ReadOnlyDirectory", []string{"ingest", "--db", filepath.Join(ro, "apierr.db"), "../../testdata/sample.jsonl"}, "read-only"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := run(t, "", tc.args...)
+			if code != 1 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+				t.Fatalf("exit %d, stderr %q; want 1 and one line with %q", code, errs, tc.want)
+			}
+		})
+	}
+}

@@ -103,6 +103,25 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	t.Logf("%d lines: %d good, %d malformed %v; %d vendors stored", good+wantMalformed, good, wantMalformed, malformed, len(c.vendors))
+
+	// The daemon, tailing the same log, keeps going, counts the same, and
+	// /metrics stays bounded by the same caps.
+	data, _ := os.ReadFile(path)
+	_, addr, daemonDB := startMetricsDaemon(t, string(data), "")
+	waitFor(t, "the daemon to count every line", func() bool { d := readCounts(t, daemonDB); return d.requests+d.malformed == c.requests+c.malformed })
+	// Which flood hosts fill the vendor cap depends on merge order; the
+	// totals and the cap do not.
+	if d := readCounts(t, daemonDB); d.requests != c.requests || d.malformed != c.malformed || len(d.vendors) != len(c.vendors) {
+		t.Fatalf("the daemon counted %d requests, %d malformed, %d vendors; ingest %d, %d, %d",
+			d.requests, d.malformed, len(d.vendors), c.requests, c.malformed, len(c.vendors))
+	}
+	_, text := get(t, "http://"+addr+"/metrics")
+	if n := strings.Count(text, "\napierr_requests_total{"); n > 1001 {
+		t.Fatalf("/metrics has %d request series, over the vendor cap", n)
+	}
+	if strings.Contains(text, "\x1b") || strings.Contains(text, "\u202e") {
+		t.Fatalf("/metrics holds raw control characters")
+	}
 }
 
 // TestSecretsRedacted: tokens and personal data in URLs and vendor messages

@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/apierr/apierr/storage"
 )
 
 func main() {
@@ -134,8 +136,23 @@ func (m *Main) ExitCode(err error) int {
 		fmt.Fprintln(m.Stderr, "apierr:", err)
 		return 3
 	}
-	fmt.Fprintln(m.Stderr, "apierr:", err)
+	fmt.Fprintln(m.Stderr, "apierr:", err.Error()+hint(err))
 	return 1
+}
+
+// hint says what to do about the failures a user can act on.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, storage.ErrCorrupt):
+		return "; move the file aside (apierr starts a new one) or restore a backup"
+	case errors.Is(err, storage.ErrReadOnly):
+		return "; make the database's directory writable by this user, or set db to a writable path"
+	case errors.Is(err, storage.ErrLocked):
+		return "; another process holds the database: stop it, or wait and try again"
+	case errors.Is(err, storage.ErrFull):
+		return "; free space on the database's filesystem"
+	}
+	return ""
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
