@@ -143,6 +143,7 @@ func TestClassify_Precedence(t *testing.T) {
 // every error carries a code and a verdict from the vocabulary.
 func FuzzClassify(f *testing.F) {
 	inputs, _ := filepath.Glob("../testdata/classify/*/*.jsonl")
+	inputs = append(inputs, "../testdata/hostile/lines.jsonl")
 	dec := ingest.NewDecoder(ingest.AutoMapping())
 	for _, in := range inputs {
 		data, _ := os.ReadFile(in)

@@ -137,7 +137,7 @@ func TestParseMapping(t *testing.T) {
 // normalized host.
 func FuzzDecode(f *testing.F) {
 	inputs, _ := filepath.Glob("../testdata/classify/*/*.jsonl")
-	inputs = append(inputs, "../testdata/sample.jsonl")
+	inputs = append(inputs, "../testdata/sample.jsonl", "../testdata/hostile/lines.jsonl")
 	for _, in := range inputs {
 		data, _ := os.ReadFile(in)
 		for line := range bytes.SplitSeq(data, []byte("\n")) {

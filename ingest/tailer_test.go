@@ -326,3 +326,29 @@ func TestTailer_TooLong(t *testing.T) {
 }
 
 var logOut io.Writer = io.Discard
+
+// TestTailer_Deleted: a file deleted while a writer still appends to it is
+// read to its end through the open descriptor.
+func TestTailer_Deleted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	tl := newTailer(nil, true, path)
+	c := collect(tl)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tl.Run(ctx) }()
+	w, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	for _, l := range numbered("d", 0, 20) {
+		w.WriteString(l + "\n")
+	}
+	c.waitLines(t, 20)
+	os.Remove(path)
+	for _, l := range numbered("gone", 0, 10) {
+		w.WriteString(l + "\n")
+	}
+	w.Close()
+	c.waitLines(t, 30)
+	cancel()
+	<-done
+	c.exactlyOnce(t, append(numbered("d", 0, 20), numbered("gone", 0, 10)...))
+}
