@@ -316,7 +316,7 @@ func normalizeHost(h string) string {
 		h = h[:maxHost]
 	}
 	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
+		if c := h[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
 			return strings.ToLower(h)
 		}
 	}
