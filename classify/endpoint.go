@@ -18,8 +18,11 @@ const (
 // e-mail addresses {email}, and other segments that mix letters and digits
 // (voucher codes, tokens) {code}. Query and fragment are dropped.
 func Endpoint(method, path string) string {
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
+	for i := 0; i < len(path); i++ {
+		if path[i] == '?' || path[i] == '#' {
+			path = path[:i]
+			break
+		}
 	}
 	var b strings.Builder
 	if method != "" {

@@ -52,7 +52,9 @@ func NewDecoder(m Mapping) *Decoder {
 // skipped without being decoded, and the body is kept as logged until
 // Record.DecodedBody asks for it.
 func (d *Decoder) Decode(line []byte) (*Record, error) {
-	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] <= ' ' || line[len(line)-1] <= ' ' {
+		line = bytes.TrimSpace(line)
+	}
 	if len(line) == 0 {
 		return nil, &DecodeError{Reason: ReasonEmpty}
 	}
@@ -281,7 +283,7 @@ func SplitURL(u string) (host, path string) {
 	rest := u
 	if i := strings.Index(rest, "://"); i >= 0 && i < 16 {
 		rest = rest[i+3:]
-		end := strings.IndexAny(rest, "/?#")
+		end := hostEnd(rest)
 		if end < 0 {
 			end = len(rest)
 		}
@@ -293,10 +295,30 @@ func SplitURL(u string) (host, path string) {
 	} else if strings.HasPrefix(rest, "//") {
 		return SplitURL("x:" + rest)
 	}
-	if end := strings.IndexAny(rest, "?#"); end >= 0 {
+	if end := queryStart(rest); end >= 0 {
 		rest = rest[:end]
 	}
 	return host, rest
+}
+
+// hostEnd and queryStart find where a URL's host ends and its query or
+// fragment starts, byte by byte (strings.IndexAny builds a set each call).
+func hostEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
+}
+
+func queryStart(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 // maxHost is the longest DNS name.

@@ -134,8 +134,8 @@ func (p *pipeline) stage(in <-chan input) <-chan *result {
 	// Results are small (a tally each; the chunk's block is released), so
 	// many may wait while the writer commits, and the workers keep going.
 	jobs := make(chan job, p.workers)
-	order := make(chan chan *result, 64)
-	out := make(chan *result, 16)
+	order := make(chan chan *result, 16)
+	out := make(chan *result, 4)
 	go func() { // dispatcher: owns jobs and order
 		defer close(jobs)
 		defer close(order)
