@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"io"
 	"strconv"
 
@@ -16,10 +15,7 @@ func Codes(w io.Writer, entries []classify.Entry, f Format) error {
 	}
 	switch f {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return writeJSON(w, entries)
 	case CSV:
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"vendor", "code", "message", "range", "category", "retry", "http_status", "source", "why"})
