@@ -167,11 +167,7 @@ func TestTailer_FollowAppendsAndHalfLines(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	appendLines(t, path, numbered("f", 0, 10)...)
-	tl := newTailer(nil, true, filepath.Join(dir, "*.log"))
-	c := collect(tl)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tl.Run(ctx) }()
+	c, stop := follow(filepath.Join(dir, "*.log"))
 	c.waitLines(t, 10)
 
 	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -193,19 +189,14 @@ func TestTailer_FollowAppendsAndHalfLines(t *testing.T) {
 	appendLines(t, filepath.Join(dir, "later.log"), numbered("later", 0, 5)...)
 	want = append(want, numbered("later", 0, 5)...)
 	c.waitLines(t, 65)
-	cancel()
-	<-done
+	stop()
 	c.exactlyOnce(t, want)
 }
 
 func TestTailer_RenameRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	tl := newTailer(nil, true, filepath.Join(dir, "app.log*"))
-	c := collect(tl)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tl.Run(ctx) }()
+	c, stop := follow(filepath.Join(dir, "app.log*"))
 
 	// The writer keeps its descriptor across the rename, as a logger that
 	// reopens only on a signal does.
@@ -231,8 +222,7 @@ func TestTailer_RenameRotation(t *testing.T) {
 	}
 	w.Close()
 	time.Sleep(300 * time.Millisecond) // several scans: nothing more may arrive
-	cancel()
-	<-done
+	stop()
 	c.exactlyOnce(t, want)
 }
 
@@ -241,11 +231,7 @@ func TestTailer_RenameRotation(t *testing.T) {
 func TestTailer_RenameRotationNotMatched(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	tl := newTailer(nil, true, path)
-	c := collect(tl)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tl.Run(ctx) }()
+	c, stop := follow(path)
 	w, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	for _, l := range numbered("a", 0, 20) {
 		w.WriteString(l + "\n")
@@ -258,8 +244,7 @@ func TestTailer_RenameRotationNotMatched(t *testing.T) {
 	w.Close()
 	appendLines(t, path, numbered("b", 0, 20)...)
 	c.waitLines(t, 50)
-	cancel()
-	<-done
+	stop()
 	c.exactlyOnce(t, append(append(numbered("a", 0, 20), numbered("late", 0, 10)...), numbered("b", 0, 20)...))
 }
 
@@ -272,11 +257,7 @@ func TestTailer_CopyTruncate(t *testing.T) {
 			if matchCopy {
 				glob = path + "*"
 			}
-			tl := newTailer(nil, true, glob)
-			c := collect(tl)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error)
-			go func() { done <- tl.Run(ctx) }()
+			c, stop := follow(glob)
 			appendLines(t, path, numbered("a", 0, 40)...)
 			c.waitLines(t, 40)
 			want := numbered("a", 0, 40)
@@ -290,8 +271,7 @@ func TestTailer_CopyTruncate(t *testing.T) {
 				c.waitLines(t, len(want))
 			}
 			time.Sleep(300 * time.Millisecond)
-			cancel()
-			<-done
+			stop()
 			c.exactlyOnce(t, want)
 			if c.resets == 0 {
 				t.Error("no reset reported for the truncations")
@@ -332,11 +312,7 @@ var logOut io.Writer = io.Discard
 func TestTailer_Deleted(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	tl := newTailer(nil, true, path)
-	c := collect(tl)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tl.Run(ctx) }()
+	c, stop := follow(path)
 	w, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	for _, l := range numbered("d", 0, 20) {
 		w.WriteString(l + "\n")
@@ -348,7 +324,16 @@ func TestTailer_Deleted(t *testing.T) {
 	}
 	w.Close()
 	c.waitLines(t, 30)
-	cancel()
-	<-done
+	stop()
 	c.exactlyOnce(t, append(numbered("d", 0, 20), numbered("gone", 0, 10)...))
+}
+
+// follow starts a following tailer on globs; stop stops it and waits.
+func follow(globs ...string) (*collector, func()) {
+	tl := newTailer(nil, true, globs...)
+	c := collect(tl)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tl.Run(ctx) }()
+	return c, func() { cancel(); <-done }
 }
