@@ -257,20 +257,31 @@ func why(w string, c Category) string {
 }
 
 // Why returns the reason behind a verdict for a stored error: the catalog
-// entry's own reason for a known code or status, else the category's.
-func (c *Catalog) Why(vendor, code string, category Category) string {
-	for _, v := range c.vendors {
-		if v.def.ID != vendor {
-			continue
+// entry's own reason for a known code or status when the verdict is the
+// entry's, the response headers' when they changed it, else the category's.
+func (c *Catalog) Why(vendor, code string, category Category, retry Retry) string {
+	entryWhy := func(w string, cat Category, r Retry) string {
+		switch {
+		case r == retry:
+			return why(w, cat)
+		case retry == RetryAfter:
+			return "the response said when to come back (Retry-After or a rate-limit reset): wait for it, then retry"
 		}
-		if k, ok := v.codes[code]; ok {
-			return why(k.Why, k.Category)
+		return why("", category)
+	}
+	v := c.generic // hosts no vendor claims
+	for _, x := range c.vendors {
+		if x.def.ID == vendor {
+			v = x
 		}
-		if n, ok := strings.CutPrefix(code, "http_"); ok {
-			if st, err := strconv.Atoi(n); err == nil {
-				if s := c.status(v, st); s != nil {
-					return why(s.Why, s.Category)
-				}
+	}
+	if k, ok := v.codes[code]; ok {
+		return entryWhy(k.Why, k.Category, k.Retry)
+	}
+	if n, ok := strings.CutPrefix(code, "http_"); ok {
+		if st, err := strconv.Atoi(n); err == nil {
+			if s := c.status(v, st); s != nil {
+				return entryWhy(s.Why, s.Category, s.Retry)
 			}
 		}
 	}

@@ -135,7 +135,7 @@ func reportOptions(cat *classify.Catalog, w report.Window, top int, category str
 		Category:  category,
 		TrendStep: trendStep(w),
 		Advice: func(vendor, code, category, retry string) string {
-			why := cat.Why(vendor, code, classify.Category(category))
+			why := cat.Why(vendor, code, classify.Category(category), classify.Retry(retry))
 			switch classify.Retry(retry) {
 			case classify.RetryBackoff:
 				return "back off and retry: " + why
