@@ -42,6 +42,7 @@ const UnknownHost = "unknown"
 type Classifier struct {
 	cat    *Catalog
 	parser fastjson.Parser
+	inner  fastjson.Parser // for a body inside a body (Vendor.Unwrap)
 }
 
 // NewClassifier returns a Classifier over cat.
@@ -80,6 +81,9 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	}
 	if v != nil {
 		env = try(v.envelopes)
+		if env == nil && body != nil && len(v.def.Unwrap) > 0 {
+			env, body = c.unwrap(v, body)
+		}
 	} else {
 		if env = try(cat.attrib); env != nil {
 			v = env.vendor
@@ -182,6 +186,27 @@ func contains[T comparable](s []T, x T) bool {
 		}
 	}
 	return false
+}
+
+// unwrap looks for the vendor's error body inside a string-valued key of
+// the logged body (SDK wrappers) and matches the vendor's envelopes on it.
+func (c *Classifier) unwrap(v *vendor, body *fastjson.Value) (*envelope, *fastjson.Value) {
+	for _, k := range v.def.Unwrap {
+		s := body.GetStringBytes(k)
+		if len(s) == 0 || s[0] != '{' {
+			continue
+		}
+		inner, err := c.inner.ParseBytes(s)
+		if err != nil {
+			continue
+		}
+		for _, e := range v.envelopes {
+			if e.matches(inner) {
+				return e, inner
+			}
+		}
+	}
+	return nil, body
 }
 
 // parse parses a body that looks like JSON; nil otherwise.

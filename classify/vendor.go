@@ -31,6 +31,10 @@ type Vendor struct {
 	Codes     []Code       `yaml:"codes"`
 	Headers   []HeaderRule `yaml:"headers"`
 	Sample    *Sample      `yaml:"sample"`
+	// Unwrap names body keys that may hold the vendor's own error body as a
+	// JSON string, as SDK wrappers log it (Picqer's PHP client:
+	// {"errorcode":400,"errormessage":"{\"error\":true,...}"}).
+	Unwrap []string `yaml:"unwrap"`
 }
 
 // Match says which requests belong to a vendor.
@@ -249,6 +253,11 @@ func (v *Vendor) validate(base string) *LoadError {
 			if !c.Valid() {
 				return fieldErr(fmt.Sprintf("%s.if_category[%d]", f, j), "unknown category %q", c)
 			}
+		}
+	}
+	for i, k := range v.Unwrap {
+		if k == "" || strings.ContainsAny(k, ".[]") {
+			return fieldErr(fmt.Sprintf("unwrap[%d]", i), "%q: want a top-level body key", k)
 		}
 	}
 	if s := v.Sample; s != nil {
