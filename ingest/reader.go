@@ -24,16 +24,17 @@ type Chunk struct {
 	TooLong int    // lines over the limit skipped after Data's lines
 	Reset   bool   // the file was truncated: reading restarted at offset 0
 
-	pool *sync.Pool // where Data's block goes back on Release
+	pool  *sync.Pool // where Data's block goes back on Release
+	block *[]byte
 }
 
 // Release gives the chunk's memory back for reuse; Data must not be used
 // after. Calling it is optional (the memory is collected otherwise) and
 // safe more than once on copies of the same chunk only if Data is nil.
 func (c *Chunk) Release() {
-	if c.pool != nil && c.Data != nil {
-		c.pool.Put(c.Data[:0:cap(c.Data)])
-		c.Data, c.pool = nil, nil
+	if c.pool != nil && c.block != nil {
+		c.pool.Put(c.block)
+		c.Data, c.pool, c.block = nil, nil, nil
 	}
 }
 
@@ -65,13 +66,16 @@ func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fi
 }
 
 // newBlock returns a buffer of len block+readRoom, reused when possible.
-func (r *fileReader) newBlock() []byte {
+// The pool holds pointers, so that putting one back allocates nothing.
+func (r *fileReader) newBlock() *[]byte {
 	if r.blocks != nil {
-		if b, ok := r.blocks.Get().([]byte); ok && cap(b) >= r.block+readRoom {
-			return b[:r.block+readRoom]
+		if p, ok := r.blocks.Get().(*[]byte); ok && cap(*p) >= r.block+readRoom {
+			*p = (*p)[:r.block+readRoom]
+			return p
 		}
 	}
-	return make([]byte, r.block+readRoom)
+	b := make([]byte, r.block+readRoom)
+	return &b
 }
 
 // errTruncated reports that the file shrank below the position or its
@@ -116,9 +120,9 @@ func (r *fileReader) reset() {
 	r.carry, r.skipping, r.skipped = nil, false, 0
 }
 
-func (r *fileReader) recycle(b []byte) {
+func (r *fileReader) recycle(p *[]byte) {
 	if r.blocks != nil {
-		r.blocks.Put(b[:0])
+		r.blocks.Put(p)
 	}
 }
 
@@ -139,7 +143,8 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			// The partial line is already over the limit: skip the rest.
 			r.skipping, r.skipped, r.carry = true, int64(len(r.carry)), nil
 		}
-		buf := r.newBlock() // the carry is at most maxLine < block: room remains
+		bp := r.newBlock() // the carry is at most maxLine < block: room remains
+		buf := *bp
 		n0 := copy(buf, r.carry)
 		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
 		n, err := r.f.ReadAt(buf[n0:], readAt)
@@ -147,7 +152,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			return total, err
 		}
 		if n == 0 {
-			r.recycle(buf)
+			r.recycle(bp)
 			return total, nil
 		}
 		data := buf[:n0+n]
@@ -158,14 +163,14 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			if i < 0 {
 				r.skipped += int64(len(data))
 				r.carry = nil
-				r.recycle(buf)
+				r.recycle(bp)
 				continue
 			}
 			end := r.pos.Offset + r.skipped + int64(i) + 1
 			total += end - r.pos.Offset
 			r.pos.Offset, r.skipping, r.skipped = end, false, 0
 			r.carry = nil // read on from the new offset
-			r.recycle(buf)
+			r.recycle(bp)
 			if !emit(Chunk{Pos: r.pos, TooLong: 1}) {
 				return total, nil
 			}
@@ -177,11 +182,11 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			if len(data) > r.maxLine {
 				// One line fills the block with no end in sight.
 				r.skipping, r.skipped, r.carry = true, int64(len(data)), nil
-				r.recycle(buf)
+				r.recycle(bp)
 				continue
 			}
 			r.carry = append(r.carry[:0], data...)
-			r.recycle(buf)
+			r.recycle(bp)
 			if errors.Is(err, io.EOF) || n < len(buf)-n0 {
 				return total, nil // a partial last line: wait for its newline
 			}
@@ -190,7 +195,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		r.pos.Offset += int64(last + 1)
 		total += int64(last + 1)
 		r.carry = append(r.carry[:0], data[last+1:]...)
-		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks}) {
+		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks, block: bp}) {
 			return total, nil
 		}
 		if fpLen(r.pos.Fingerprint) < FingerprintSize {
