@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 )
 
 // caps tracks the distinct vendors, codes and endpoints the database
@@ -18,19 +19,12 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 	c := &caps{vendors: map[string]bool{}, codes: map[string]map[string]bool{},
 		endpoints: map[string]map[string]bool{}, samples: map[[2]string]int{}}
 	load := func(query string, add func(a, b string)) error {
-		rows, err := db.db.QueryContext(ctx, query)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a, b string
-			if err := rows.Scan(&a, &b); err != nil {
-				return err
-			}
+		var a, b string
+		return db.each(ctx, func(rows *sql.Rows) error {
+			err := rows.Scan(&a, &b)
 			add(a, b)
-		}
-		return rows.Err()
+			return err
+		}, query)
 	}
 	steps := []struct {
 		query string

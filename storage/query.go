@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -49,22 +50,15 @@ type ReasonCount struct {
 // Vendors returns per-vendor request, error and retryable totals for
 // buckets in [from, to), most errors first.
 func (db *DB) Vendors(ctx context.Context, from, to time.Time) ([]VendorCount, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT vendor, SUM(requests), SUM(errors), SUM(retryable) FROM request_counts
-		WHERE bucket >= ? AND bucket < ? GROUP BY vendor ORDER BY SUM(errors) DESC, vendor`, ms(from), ms(to))
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
 	var out []VendorCount
-	for rows.Next() {
+	err := db.each(ctx, func(rows *sql.Rows) error {
 		var v VendorCount
-		if err := rows.Scan(&v.Vendor, &v.Requests, &v.Errors, &v.Retryable); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&v.Vendor, &v.Requests, &v.Errors, &v.Retryable)
 		out = append(out, v)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT vendor, SUM(requests), SUM(errors), SUM(retryable) FROM request_counts
+		WHERE bucket >= ? AND bucket < ? GROUP BY vendor ORDER BY SUM(errors) DESC, vendor`, ms(from), ms(to))
+	return out, err
 }
 
 // Errors scans the window [from, to) once and returns one row per variant
@@ -144,41 +138,27 @@ func maxTime(a, b time.Time) time.Time {
 
 // Samples returns the stored sample messages (a few per code).
 func (db *DB) Samples(ctx context.Context, vendor string) ([]SampleCount, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT vendor, code, message, count FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
 	var out []SampleCount
-	for rows.Next() {
+	err := db.each(ctx, func(rows *sql.Rows) error {
 		var s SampleCount
-		if err := rows.Scan(&s.Vendor, &s.Code, &s.Message, &s.Count); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&s.Vendor, &s.Code, &s.Message, &s.Count)
 		out = append(out, s)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT vendor, code, message, count FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
+	return out, err
 }
 
 // Malformed returns malformed-line counts by reason for buckets in [from, to).
 func (db *DB) Malformed(ctx context.Context, from, to time.Time) ([]ReasonCount, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT reason, SUM(count) FROM malformed_counts WHERE bucket >= ? AND bucket < ?
-		GROUP BY reason ORDER BY SUM(count) DESC, reason`, ms(from), ms(to))
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
 	var out []ReasonCount
-	for rows.Next() {
+	err := db.each(ctx, func(rows *sql.Rows) error {
 		var r ReasonCount
-		if err := rows.Scan(&r.Reason, &r.Count); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&r.Reason, &r.Count)
 		out = append(out, r)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT reason, SUM(count) FROM malformed_counts WHERE bucket >= ? AND bucket < ?
+		GROUP BY reason ORDER BY SUM(count) DESC, reason`, ms(from), ms(to))
+	return out, err
 }
 
 // ErrorSeries returns each vendor's errors per step over [from, to): the
@@ -218,48 +198,46 @@ func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Dur
 // counters resume from after a restart.
 func (db *DB) Totals(ctx context.Context) (Summary, error) {
 	s := newSummary()
-	rows, err := db.db.QueryContext(ctx, `SELECT vendor, SUM(requests) FROM request_counts GROUP BY vendor`)
+	var name string
+	var n int64
+	err := db.each(ctx, func(rows *sql.Rows) error {
+		err := rows.Scan(&name, &n)
+		s.Requests[name] = n
+		return err
+	}, `SELECT vendor, SUM(requests) FROM request_counts GROUP BY vendor`)
 	if err != nil {
-		return s, translate(err)
+		return s, err
 	}
-	for rows.Next() {
-		var v string
-		var n int64
-		if err := rows.Scan(&v, &n); err != nil {
-			rows.Close()
-			return s, err
-		}
-		s.Requests[v] = n
-	}
-	rows.Close()
-	rows, err = db.db.QueryContext(ctx, `
-		SELECT g.vendor, g.code, g.category, g.retry, SUM(c.count) FROM error_counts c JOIN error_groups g ON g.id = c.group_id
+	err = db.each(ctx, func(rows *sql.Rows) error {
+		var l ErrorLabels
+		err := rows.Scan(&l.Vendor, &l.Code, &l.Category, &l.Retry, &n)
+		s.Errors[l] = n
+		return err
+	}, `SELECT g.vendor, g.code, g.category, g.retry, SUM(c.count) FROM error_counts c JOIN error_groups g ON g.id = c.group_id
 		GROUP BY g.vendor, g.code, g.category, g.retry`)
 	if err != nil {
-		return s, translate(err)
+		return s, err
 	}
-	for rows.Next() {
-		var l ErrorLabels
-		var n int64
-		if err := rows.Scan(&l.Vendor, &l.Code, &l.Category, &l.Retry, &n); err != nil {
-			rows.Close()
-			return s, err
-		}
-		s.Errors[l] = n
-	}
-	rows.Close()
-	rows, err = db.db.QueryContext(ctx, `SELECT reason, SUM(count) FROM malformed_counts GROUP BY reason`)
+	err = db.each(ctx, func(rows *sql.Rows) error {
+		err := rows.Scan(&name, &n)
+		s.Malformed[name] = n
+		return err
+	}, `SELECT reason, SUM(count) FROM malformed_counts GROUP BY reason`)
+	return s, err
+}
+
+// each runs a query and calls scan for every row; errors are translated
+// and the rows always closed.
+func (db *DB) each(ctx context.Context, scan func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return s, translate(err)
+		return translate(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r string
-		var n int64
-		if err := rows.Scan(&r, &n); err != nil {
-			return s, err
+		if err := scan(rows); err != nil {
+			return err
 		}
-		s.Malformed[r] = n
 	}
-	return s, rows.Err()
+	return translate(rows.Err())
 }
