@@ -20,12 +20,14 @@ const (
 	Upstream      Category = "upstream"
 	Unavailable   Category = "unavailable"
 	Protocol      Category = "protocol"
+	Timeout       Category = "timeout" // no response in time
+	Network       Category = "network" // no response: refused, reset, DNS, TLS
 	Unknown       Category = "unknown"
 )
 
 // Categories lists every category, in the order reports show them.
 var Categories = []Category{Auth, Permission, Validation, NotFound, Conflict, BusinessRule,
-	Configuration, RateLimit, Quota, InProgress, Server, Upstream, Unavailable, Protocol, Unknown}
+	Configuration, RateLimit, Quota, InProgress, Server, Upstream, Unavailable, Protocol, Timeout, Network, Unknown}
 
 // Retry is the retry verdict of an error.
 type Retry string
@@ -73,5 +75,7 @@ var defaultWhy = map[Category]string{
 	Upstream:      "the vendor's own dependency failed: retry with backoff",
 	Unavailable:   "gateway error or outage: retry with exponential backoff and jitter",
 	Protocol:      "the integration uses the API wrongly: fix the client code",
+	Timeout:       "no response in time: the call may have taken effect; retry when it is safe to repeat",
+	Network:       "no response (connection refused or reset, DNS, TLS): retry when it is safe to repeat",
 	Unknown:       "nothing says this is transient: do not retry blindly",
 }

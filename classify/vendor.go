@@ -24,6 +24,7 @@ type Vendor struct {
 	ID        string       `yaml:"id"`
 	Name      string       `yaml:"name"`
 	Source    string       `yaml:"source"` // where entries come from unless they say otherwise
+	Doc       string       `yaml:"doc"`    // the vendor's error documentation page (URL), the default for entries
 	Match     Match        `yaml:"match"`
 	Envelopes []Envelope   `yaml:"envelopes"`
 	Ranges    []Range      `yaml:"ranges"`
@@ -74,6 +75,7 @@ type Status struct {
 	Category Category `yaml:"category"`
 	Retry    Retry    `yaml:"retry"`
 	Source   string   `yaml:"source"`
+	Doc      string   `yaml:"doc"` // the vendor's page for this status (URL)
 	Why      string   `yaml:"why"`
 }
 
@@ -85,6 +87,7 @@ type Code struct {
 	Retry    Retry    `yaml:"retry"`
 	Status   int      `yaml:"status"` // the HTTP status it comes with, where known
 	Source   string   `yaml:"source"`
+	Doc      string   `yaml:"doc"` // the vendor's page for this code (URL)
 	Why      string   `yaml:"why"`
 }
 

@@ -24,6 +24,20 @@ type Record struct {
 	Latency time.Duration // zero when absent
 	Headers []Header      // response headers that bear on retrying only
 
+	// Error is the transport failure as logged (message and/or type) when
+	// the call got no HTTP response: timeout, refused, reset, DNS, TLS.
+	// Status is then 0. Empty for a call that got a response.
+	Error []byte
+	// IdempotencyKey is set when the request carried an Idempotency-Key
+	// header: a retry of it cannot take effect twice.
+	IdempotencyKey bool
+	// TraceID is a request or trace id from the line (trace id, request
+	// id, X-Request-Id, traceparent), to find the call in the logs.
+	TraceID []byte
+	// Service is the calling service named by the line (service.name), or
+	// empty.
+	Service []byte
+
 	// Body is the response body as logged: JSON text, plain text, HTML or
 	// empty. When the log gave it as a JSON string holding escapes,
 	// BodyEscaped is set and Body still holds them: DecodedBody unescapes.
