@@ -49,6 +49,20 @@ type Report struct {
 	Malformed []ReasonCount `json:"malformed_reasons"`
 	TrendStep int64         `json:"trend_step_seconds"`
 
+	// Second round (see fields.go).
+	Hosts     []HostRow     `json:"hosts"`
+	Endpoints []EndpointRow `json:"endpoints"`
+	Services  []ServiceRow  `json:"services"`
+	Skipped   []ReasonCount `json:"skipped"`
+	Source    *SourceInfo   `json:"source,omitempty"`
+	Missing   []Missing     `json:"missing"`
+	// PreviousTotals sums the previous window's failures, for the headline.
+	PreviousTotals PreviousTotals `json:"previous_totals"`
+	// Generated is when the report was made; Refresh, on a live page, how
+	// often the browser reloads it (0: a static page).
+	Generated time.Time     `json:"-"`
+	Refresh   time.Duration `json:"-"`
+
 	// The sections of the text formats: taken from all groups, not only
 	// the first Top, each cut at Top.
 	retryable, unknown []Failure
@@ -63,16 +77,18 @@ type Totals struct {
 	Malformed int64 `json:"malformed"`
 	Unknown   int64 `json:"unknown"`    // errors whose code no catalog knows
 	NewGroups int64 `json:"new_groups"` // failure groups absent from the previous window
+	Skipped   int64 `json:"skipped"`    // lines that are not requests (by reason, never malformed)
 }
 
 // VendorRow is one vendor's line of the overview.
 type VendorRow struct {
-	Vendor    string  `json:"vendor"`
-	Requests  int64   `json:"requests"`
-	Errors    int64   `json:"errors"`
-	ErrorRate float64 `json:"error_rate"`
-	Retryable int64   `json:"retryable"`
-	Trend     []int64 `json:"errors_trend"` // errors per trend step, oldest first
+	Vendor    string   `json:"vendor"`
+	Requests  int64    `json:"requests"`
+	Errors    int64    `json:"errors"`
+	ErrorRate float64  `json:"error_rate"`
+	Retryable int64    `json:"retryable"`
+	Trend     []int64  `json:"errors_trend"` // errors per trend step, oldest first
+	Latency   *Latency `json:"latency_ms,omitempty"`
 }
 
 // Failure is one (vendor, code) group.
@@ -93,6 +109,14 @@ type Failure struct {
 	Endpoint      string    `json:"endpoint"`
 	ChangeRatio   float64   `json:"change_ratio"` // count / previous_count; 0 when new
 	Advice        string    `json:"advice"`
+
+	// Second round (see fields.go for the types).
+	FirstEverSeen time.Time      `json:"first_ever_seen"` // first seen in all stored data, not only the window
+	Trend         []int64        `json:"trend"`           // count per trend step of the window, oldest first
+	TraceID       string         `json:"trace_id"`        // a sample request or trace id from the log
+	Doc           string         `json:"doc"`             // the vendor's page for the code
+	Hosts         []HostCount    `json:"hosts"`           // the hosts it occurs on, most first
+	Services      []ServiceCount `json:"services"`        // the calling services it occurs in, most first
 }
 
 // ReasonCount is the number of malformed lines with one reason.
@@ -104,7 +128,8 @@ type ReasonCount struct {
 // Build merges the sources (one per database: a fleet) into a report.
 func Build(window, previous Window, sources []Source, opt Options) *Report {
 	r := &Report{Window: window, Previous: previous, Vendors: []VendorRow{}, Failures: []Failure{}, Malformed: []ReasonCount{},
-		TrendStep: int64(opt.TrendStep / time.Second), top: opt.Top}
+		TrendStep: int64(opt.TrendStep / time.Second), top: opt.Top,
+		Hosts: []HostRow{}, Endpoints: []EndpointRow{}, Services: []ServiceRow{}, Skipped: []ReasonCount{}, Missing: []Missing{}}
 
 	vendors := map[string]*VendorRow{}
 	for _, s := range sources {
@@ -187,6 +212,15 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 		for _, c := range s.PrevCodes {
 			prev[key{c.Vendor, c.Code}] += c.Count
+			if opt.Category == "" || c.Category == opt.Category {
+				r.PreviousTotals.Errors += c.Count
+				if c.Retry != "no" && c.Retry != "" {
+					r.PreviousTotals.Retryable += c.Count
+				}
+				if !c.Known {
+					r.PreviousTotals.Unknown += c.Count
+				}
+			}
 		}
 		for _, m := range s.Malformed {
 			r.Totals.Malformed += m.Count
@@ -215,6 +249,15 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 		if opt.Advice != nil {
 			g.Advice = opt.Advice(g.Vendor, g.Code, g.Category, g.Retry)
+		}
+		if g.Hosts == nil {
+			g.Hosts = []HostCount{}
+		}
+		if g.Services == nil {
+			g.Services = []ServiceCount{}
+		}
+		if g.Trend == nil {
+			g.Trend = []int64{}
 		}
 		r.Failures = append(r.Failures, *g)
 	}
