@@ -66,6 +66,7 @@ type Report struct {
 	// The sections of the text formats: taken from all groups, not only
 	// the first Top, each cut at Top.
 	retryable, unknown []Failure
+	all                []Failure // every group, before the cut (the charts)
 	top                int
 }
 
@@ -283,6 +284,7 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			r.Totals.NewGroups++
 		}
 	}
+	r.all = r.Failures
 	r.retryable, r.unknown = cut(r.retryable, opt.Top), cut(r.unknown, opt.Top)
 	r.Failures = cut(r.Failures, opt.Top)
 	sort.Slice(r.Malformed, func(i, j int) bool {
@@ -305,7 +307,7 @@ func mostFrequent(m map[string]int64) string {
 	return best
 }
 
-func cut(f []Failure, top int) []Failure {
+func cut[T any](f []T, top int) []T {
 	if top > 0 && len(f) > top {
 		return f[:top]
 	}

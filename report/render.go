@@ -17,6 +17,8 @@ func Render(w io.Writer, r *Report, f Format, color bool) error {
 		return writeJSON(w, r)
 	case CSV:
 		return renderCSV(w, r)
+	case HTML:
+		return renderHTML(w, r)
 	}
 	t := &text{w: w, md: f == Markdown, color: color && f == Table}
 	t.render(r)

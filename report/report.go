@@ -22,10 +22,11 @@ const (
 	Markdown Format = "markdown"
 	JSON     Format = "json"
 	CSV      Format = "csv"
+	HTML     Format = "html"
 )
 
 // Formats lists every format.
-var Formats = []Format{Table, Markdown, JSON, CSV}
+var Formats = []Format{Table, Markdown, JSON, CSV, HTML}
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
