@@ -23,6 +23,10 @@ type Source struct {
 	Samples   []storage.SampleCount
 	Malformed []storage.ReasonCount
 	Trend     map[string][]int64
+	// GroupTrend is each (vendor, code) group's errors per trend step;
+	// FirstSeen when each group was first seen in all stored data.
+	GroupTrend map[[2]string][]int64
+	FirstSeen  map[[2]string]time.Time
 }
 
 // Options shape a report.
@@ -35,6 +39,8 @@ type Options struct {
 	// TrendStep is the width of one trend value (errors per vendor over
 	// the window, for the sparklines).
 	TrendStep time.Duration
+	// Doc, if set, gives the vendor's documentation page for a code.
+	Doc func(vendor, code string, status int) string
 }
 
 // Report is a finished report. Its JSON form is the contract of
@@ -180,6 +186,8 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 	endpoints := map[key]map[string]int64{}
 	messages := map[key]map[string]int64{}
 	prev := map[key]int64{}
+	trends := map[key][]int64{}
+	firstEver := map[key]time.Time{}
 	add := func(m map[key]map[string]int64, k key, s string, n int64) {
 		if m[k] == nil {
 			m[k] = map[string]int64{}
@@ -210,6 +218,15 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 		for _, m := range s.Samples {
 			add(messages, key{m.Vendor, m.Code}, m.Message, m.Count)
+		}
+		for k, series := range s.GroupTrend {
+			trends[key{k[0], k[1]}] = addSeries(trends[key{k[0], k[1]}], series)
+		}
+		for k, t := range s.FirstSeen {
+			kk := key{k[0], k[1]}
+			if f, ok := firstEver[kk]; !ok || t.Before(f) {
+				firstEver[kk] = t
+			}
 		}
 		for _, c := range s.PrevCodes {
 			prev[key{c.Vendor, c.Code}] += c.Count
@@ -256,6 +273,14 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 		if g.Services == nil {
 			g.Services = []ServiceCount{}
+		}
+		g.Trend = trends[k]
+		g.FirstEverSeen = g.FirstSeen
+		if t, ok := firstEver[k]; ok && t.Before(g.FirstEverSeen) {
+			g.FirstEverSeen = t
+		}
+		if opt.Doc != nil {
+			g.Doc = opt.Doc(g.Vendor, g.Code, g.HTTPStatus)
 		}
 		if g.Trend == nil {
 			g.Trend = []int64{}

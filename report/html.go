@@ -183,20 +183,22 @@ func vendorChart(r *Report) chart {
 	vendors := append([]VendorRow(nil), r.Vendors...)
 	sort.SliceStable(vendors, func(i, j int) bool { return vendors[i].Errors > vendors[j].Errors })
 	var others []int64
-	for i, v := range vendors {
+	var drawn [][]int64
+	for _, v := range vendors {
 		if v.Errors == 0 {
 			continue
 		}
-		if i >= maxSeries {
+		if len(drawn) == maxSeries {
 			others = addSeries(others, v.Trend)
 			continue
 		}
-		c.Series = append(c.Series, series{Name: Clean(v.Vendor, 40), Total: v.Errors, Points: ""})
+		c.Series = append(c.Series, series{Name: Clean(v.Vendor, 40), Total: v.Errors})
+		drawn = append(drawn, v.Trend)
 		c.Max = max(c.Max, maxOf(v.Trend))
 	}
 	c.Max = max(c.Max, maxOf(others), 1)
 	for i := range c.Series {
-		c.Series[i].Points = points(vendors[i].Trend, chartW, chartH, c.Max)
+		c.Series[i].Points = points(drawn[i], chartW, chartH, c.Max)
 	}
 	if others != nil {
 		var n int64

@@ -170,6 +170,12 @@ func readSource(ctx context.Context, db *storage.DB, window report.Window, vendo
 	if s.Trend, err = db.ErrorSeries(ctx, window.From, window.To, trendStep(window)); err != nil {
 		return s, err
 	}
+	if s.GroupTrend, err = db.GroupSeries(ctx, window.From, window.To, trendStep(window)); err != nil {
+		return s, err
+	}
+	if s.FirstSeen, err = db.FirstSeen(ctx); err != nil {
+		return s, err
+	}
 	if vendor != "" {
 		kept := s.Vendors[:0]
 		for _, v := range s.Vendors {
