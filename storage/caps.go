@@ -8,15 +8,24 @@ import (
 // caps tracks the distinct vendors, codes and endpoints the database
 // holds, so a hostile log cannot grow it without bound: a value over its
 // cap is stored as Other. It is owned by the writer.
+//
+// Caps bound what no catalog knows; the catalogs bound the rest. A catalog
+// vendor (DB.KnownVendors) and, under a vendor that is not folded, a code
+// its catalog knows (classify.Event.Known) pass and take no room. Vendors
+// and unknown codes are counted over the database's lifetime (the
+// lifetime_counts table, never pruned), so the labels of its lifetime
+// totals and of the metrics that resume from them stay bounded too.
 type caps struct {
-	vendors   map[string]bool
-	codes     map[string]map[string]bool // vendor → codes
-	endpoints map[string]map[string]bool // vendor → endpoints
-	samples   map[[2]string]int          // (vendor, code) → messages stored
+	knownVendor func(string) bool
+	vendors     map[string]bool            // unknown vendors admitted
+	codes       map[string]map[string]bool // vendor → unknown codes admitted
+	endpoints   map[string]map[string]bool // vendor → endpoints
+	samples     map[[2]string]int          // (vendor, code) → messages stored
 }
 
 func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
-	c := &caps{vendors: map[string]bool{}, codes: map[string]map[string]bool{},
+	c := &caps{knownVendor: func(v string) bool { return db.KnownVendors[v] },
+		vendors: map[string]bool{}, codes: map[string]map[string]bool{},
 		endpoints: map[string]map[string]bool{}, samples: map[[2]string]int{}}
 	load := func(query string, add func(a, b string)) error {
 		var a, b string
@@ -30,8 +39,17 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 		query string
 		add   func(a, b string)
 	}{
-		{`SELECT DISTINCT vendor, '' FROM request_counts`, func(v, _ string) { c.vendors[v] = true }},
-		{`SELECT DISTINCT vendor, code FROM error_groups`, func(v, code string) { set(c.codes, v)[code] = true }},
+		{`SELECT DISTINCT vendor, '' FROM lifetime_counts WHERE metric = 'requests'`, func(v, _ string) {
+			if v != Other && !c.knownVendor(v) {
+				c.vendors[v] = true
+			}
+		}},
+		{`SELECT vendor, code FROM lifetime_counts WHERE metric = 'errors' GROUP BY vendor, code HAVING MAX(known) = 0`,
+			func(v, code string) {
+				if code != Other {
+					set(c.codes, v)[code] = true
+				}
+			}},
 		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
 		{`SELECT vendor, code FROM samples`, func(v, code string) { c.samples[[2]string{v, code}]++ }},
 	}
@@ -83,10 +101,29 @@ func admit(s map[string]bool, v string, limit int) string {
 	return v
 }
 
-func (c *caps) vendor(v string, limit int) string { return admit(c.vendors, v, limit) }
+// vendor returns v, or Other if v is unknown and over the cap.
+func (c *caps) vendor(v string, limit int) string {
+	if c.knownVendor(v) {
+		return v
+	}
+	return admit(c.vendors, v, limit)
+}
 
-func (c *caps) code(vendor, code string, limit int) string {
+// code returns code, or Other if it is unknown and over vendor's cap. A
+// known code passes unless its vendor was folded (vendor is the capped one).
+func (c *caps) code(vendor, code string, known bool, limit int) string {
+	if known && vendor != Other {
+		return code
+	}
 	return admit(set(c.codes, vendor), code, limit)
+}
+
+// hasVendor reports whether vendor passes the cap as it stands.
+func (c *caps) hasVendor(vendor string) bool { return c.knownVendor(vendor) || c.vendors[vendor] }
+
+// hasCode reports whether vendor and its code pass the caps as they stand.
+func (c *caps) hasCode(vendor, code string, known bool) bool {
+	return c.hasVendor(vendor) && (known || c.codes[vendor][code])
 }
 
 func (c *caps) endpoint(vendor, e string, limit int) string {

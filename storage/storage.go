@@ -57,9 +57,21 @@ type DB struct {
 	Limits   Limits           // cardinality caps (writer only)
 	Now      func() time.Time // the clock, for tests
 
-	db     *sql.DB
-	caps   *caps
-	groups map[groupKey]int64 // error group ids (writer only)
+	// Exclusive makes a writer's Open take the one-writer lock (LockPath):
+	// a second writer's Open then fails with a *LockedError. The daemon
+	// and `apierr ingest` set it; readers never take the lock.
+	Exclusive bool
+
+	// KnownVendors are the catalog's vendors: never folded into Other by
+	// the vendor cap, which bounds only the vendors no catalog names. Set
+	// before Open (the caps are loaded then); writer only.
+	KnownVendors map[string]bool
+
+	db       *sql.DB
+	caps     *caps
+	groups   map[groupKey]int64 // error group ids (writer only)
+	lockFile *os.File           // holds the one-writer lock
+	opened   fileID             // the file Open opened (Check)
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -79,6 +91,20 @@ func (db *DB) Open() (err error) {
 		}
 	} else if err := os.MkdirAll(filepath.Dir(db.Path), 0o750); err != nil {
 		return fmt.Errorf("create database directory: %w", err)
+	}
+	// Another program's database is refused before anything writes to it.
+	if err := checkOurs(db.Path); err != nil {
+		return err
+	}
+	if db.Exclusive && !db.ReadOnly {
+		if err := db.lock(); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				db.unlock()
+			}
+		}()
 	}
 
 	q := url.Values{}
@@ -115,6 +141,9 @@ func (db *DB) Open() (err error) {
 		if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
 			return fmt.Errorf("open %s: %w", db.Path, translate(err))
 		}
+		if db.opened, err = statID(db.Path); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, err)
+		}
 		return nil
 	}
 
@@ -122,6 +151,9 @@ func (db *DB) Open() (err error) {
 	db.db.SetMaxOpenConns(1)
 	if err := createPrivate(db.Path); err != nil {
 		return err
+	}
+	if db.opened, err = statID(db.Path); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
 	var mode string
 	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -172,6 +204,7 @@ func (db *DB) Close() error {
 	}
 	err := db.db.Close()
 	db.db = nil
+	db.unlock()
 	return err
 }
 
@@ -189,6 +222,16 @@ func (db *DB) migrate() error {
 	for _, name := range names {
 		if err := db.migrateFile(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	// Mark the file as apierr's (new, or from before the id was set).
+	var id int64
+	if err := db.db.QueryRow(`PRAGMA application_id`).Scan(&id); err != nil {
+		return err
+	}
+	if id != ApplicationID {
+		if _, err := db.db.Exec(fmt.Sprintf(`PRAGMA application_id = %d`, ApplicationID)); err != nil {
+			return err
 		}
 	}
 	return nil
