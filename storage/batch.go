@@ -243,7 +243,7 @@ func (b *Batch) mergeSamples(t *Tally) {
 	}
 	sort.Slice(fresh, func(i, j int) bool { return t.samples[fresh[i]].seq < t.samples[fresh[j]].seq })
 	for _, k := range fresh {
-		if !b.caps.sampleRoom(k.vendor, k.code, b.limits.SamplesPerCode) {
+		if !b.caps.sampleRoom(k.vendor, k.code, k.message, b.limits.SamplesPerCode) {
 			continue
 		}
 		s := t.samples[k]

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"hash/maphash"
+	"slices"
 )
 
 // caps tracks the distinct vendors, codes and endpoints the database
@@ -20,13 +22,14 @@ type caps struct {
 	vendors     map[string]bool            // unknown vendors admitted
 	codes       map[string]map[string]bool // vendor → unknown codes admitted
 	endpoints   map[string]map[string]bool // vendor → endpoints
-	samples     map[[2]string]int          // (vendor, code) → messages stored
+	samples     map[[2]string][]uint64     // (vendor, code) → hashes of the messages stored
+	seed        maphash.Seed
 }
 
 func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 	c := &caps{knownVendor: func(v string) bool { return db.KnownVendors[v] },
 		vendors: map[string]bool{}, codes: map[string]map[string]bool{},
-		endpoints: map[string]map[string]bool{}, samples: map[[2]string]int{}}
+		endpoints: map[string]map[string]bool{}, samples: map[[2]string][]uint64{}, seed: maphash.MakeSeed()}
 	load := func(query string, add func(a, b string)) error {
 		var a, b string
 		return db.each(ctx, func(rows *sql.Rows) error {
@@ -51,14 +54,20 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 				}
 			}},
 		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
-		{`SELECT vendor, code FROM samples`, func(v, code string) { c.samples[[2]string{v, code}]++ }},
 	}
 	for _, s := range steps {
 		if err := load(s.query, s.add); err != nil {
 			return nil, err
 		}
 	}
-	return c, nil
+	var k [2]string
+	var msg string
+	err := db.each(ctx, func(rows *sql.Rows) error {
+		err := rows.Scan(&k[0], &k[1], &msg)
+		c.samples[k] = append(c.samples[k], maphash.String(c.seed, msg))
+		return err
+	}, `SELECT vendor, code, message FROM samples`)
+	return c, err
 }
 
 // loadGroups reads the ids of the error groups (writer only).
@@ -130,13 +139,17 @@ func (c *caps) endpoint(vendor, e string, limit int) string {
 	return admit(set(c.endpoints, vendor), e, limit)
 }
 
-// sampleRoom reports whether (vendor, code) may keep one more distinct
-// message, and counts it if so.
-func (c *caps) sampleRoom(vendor, code string, limit int) bool {
+// sampleRoom reports whether (vendor, code) keeps message: it is stored
+// already, or there is room for one more (then it is recorded).
+func (c *caps) sampleRoom(vendor, code, message string, limit int) bool {
 	k := [2]string{vendor, code}
-	if c.samples[k] >= limit {
+	h := maphash.String(c.seed, message)
+	if slices.Contains(c.samples[k], h) {
+		return true
+	}
+	if len(c.samples[k]) >= limit {
 		return false
 	}
-	c.samples[k]++
+	c.samples[k] = append(c.samples[k], h)
 	return true
 }
