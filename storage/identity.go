@@ -71,15 +71,28 @@ func checkOurs(path string) error {
 // is apierr's migrations table. immutable=1 makes SQLite take no lock and
 // create no file; it ignores a -wal, which only matters for a database
 // killed before its first checkpoint, whose main file then has no tables.
+//
+// immutable is wrong only while a writer checkpoints into the file (an
+// apierr database, since apierr's carry their id once checkpointed); a read
+// that fails is retried as an ordinary read-only one, which never writes
+// the main file either.
 func schemaOf(path string) (tables int, apierr bool, err error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?mode=ro&immutable=1"
+	for _, mode := range []string{"?mode=ro&immutable=1", "?mode=ro"} {
+		if tables, apierr, err = readSchema("file:" + (&url.URL{Path: path}).EscapedPath() + mode); err == nil {
+			break
+		}
+	}
+	return tables, apierr, err
+}
+
+func readSchema(dsn string) (tables int, apierr bool, err error) {
 	h, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return 0, false, err
 	}
 	defer h.Close()
 	var ours int
-	err = h.QueryRow(`SELECT COUNT(*), COUNT(*) FILTER (WHERE name = 'migrations')
+	err = h.QueryRow(`SELECT COUNT(*), IFNULL(SUM(name = 'migrations'), 0)
 		FROM sqlite_master WHERE type = 'table'`).Scan(&tables, &ours)
 	return tables, ours > 0, err
 }

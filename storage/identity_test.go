@@ -120,18 +120,30 @@ func TestDB_ApplicationID(t *testing.T) {
 		if id := applicationID(t, path); id != 0 {
 			t.Fatalf("first release's application_id=%#x, want 0", id)
 		}
-		db := storage.NewDB(path)
-		if err := db.Open(); err != nil {
-			t.Fatalf("open a first-release database: %v", err)
-		}
-		life, err := db.Lifetime(context.Background())
-		db.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := storage.ErrorLabels{Vendor: "piggy", Code: "1008", Category: "validation", Retry: "no"}
-		if life.Requests["piggy"] != 7 || life.Errors[l] != 3 || life.Malformed["not JSON"] != 2 {
-			t.Fatalf("Lifetime=%+v, want the first release's buckets", life)
+		// A reader first (reports need no writer), then a writer, which
+		// migrates it and starts its lifetime totals from its buckets.
+		for _, ro := range []bool{true, false} {
+			db := storage.NewDB(path)
+			db.ReadOnly = ro
+			if err := db.Open(); err != nil {
+				t.Fatalf("ReadOnly=%v: open a first-release database: %v", ro, err)
+			}
+			life, err := db.Lifetime(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			skipped, err := db.Skipped(context.Background(), all[0], all[1])
+			db.Close()
+			if err != nil || len(skipped) != 0 {
+				t.Fatalf("ReadOnly=%v: Skipped=%v, %v; want none", ro, skipped, err)
+			}
+			l := storage.ErrorLabels{Vendor: "piggy", Code: "1008", Category: "validation", Retry: "no"}
+			if life.Requests["piggy"] != 7 || life.Errors[l] != 3 || life.Malformed["not JSON"] != 2 {
+				t.Fatalf("ReadOnly=%v: Lifetime=%+v, want the first release's buckets", ro, life)
+			}
+			if ro && applicationID(t, path) != 0 {
+				t.Fatal("a reader set the application_id")
+			}
 		}
 		if id := applicationID(t, path); id != storage.ApplicationID {
 			t.Fatalf("application_id=%#x after open, want %#x", id, storage.ApplicationID)

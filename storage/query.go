@@ -165,6 +165,9 @@ func (db *DB) Malformed(ctx context.Context, from, to time.Time) ([]ReasonCount,
 // lines that are not requests, and requests older than retention
 // (ReasonTooOld, counted when they were read).
 func (db *DB) Skipped(ctx context.Context, from, to time.Time) ([]ReasonCount, error) {
+	if db.firstRelease {
+		return nil, nil
+	}
 	var out []ReasonCount
 	err := db.each(ctx, func(rows *sql.Rows) error {
 		var r ReasonCount
@@ -238,7 +241,7 @@ func (db *DB) Totals(ctx context.Context) (Summary, error) {
 		s.Malformed[name] = n
 		return err
 	}, `SELECT reason, SUM(count) FROM malformed_counts GROUP BY reason`)
-	if err != nil {
+	if err != nil || db.firstRelease {
 		return s, err
 	}
 	err = db.each(ctx, func(rows *sql.Rows) error {
@@ -253,7 +256,13 @@ func (db *DB) Totals(ctx context.Context) (Summary, error) {
 // with capped labels: kept apart from the buckets and never pruned, so the
 // daemon's counters resume from them and never go down across a restart,
 // whatever retention removed meanwhile.
+//
+// A database of the first release, read before any writer migrated it,
+// has no lifetime totals: its buckets are what it counted.
 func (db *DB) Lifetime(ctx context.Context) (Summary, error) {
+	if db.firstRelease {
+		return db.Totals(ctx)
+	}
 	s := newSummary()
 	err := db.each(ctx, func(rows *sql.Rows) error {
 		var metric, reason string

@@ -72,6 +72,9 @@ type DB struct {
 	groups   map[groupKey]int64 // error group ids (writer only)
 	lockFile *os.File           // holds the one-writer lock
 	opened   fileID             // the file Open opened (Check)
+	// firstRelease: a reader of a database no writer has migrated since
+	// the first release, which has no skipped or lifetime tables.
+	firstRelease bool
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -144,6 +147,11 @@ func (db *DB) Open() (err error) {
 		if db.opened, err = statID(db.Path); err != nil {
 			return fmt.Errorf("open %s: %w", db.Path, err)
 		}
+		var n int
+		if err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'lifetime_counts'`).Scan(&n); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		db.firstRelease = n == 0
 		return nil
 	}
 
