@@ -3,7 +3,8 @@
 // positions of input files.
 //
 // It is the only package that speaks SQL and the only one that imports
-// mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`);
+// mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`,
+// held to one by Exclusive's lock);
 // readers (`apierr report`) open it read-only while it writes, through WAL.
 package storage
 
@@ -44,7 +45,7 @@ type Limits struct {
 	SamplesPerCode     int // sample messages kept per (vendor, code)
 }
 
-// DefaultLimits are DESIGN.md's defaults.
+// DefaultLimits are the defaults of the config's limits.
 var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5}
 
 // Other is the label that values over a cap are folded into.
