@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"sort"
 	"time"
 
 	"github.com/apierr/apierr/classify"
@@ -20,8 +21,10 @@ type Batch struct {
 	errs      map[errKey]*errAgg
 	reqs      map[reqKey]*reqAgg
 	malformed map[malKey]int64
+	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
 	positions map[ingest.FileKey]ingest.Position
+	known     map[ErrorLabels]bool // error labels whose code the catalog knows
 	n         int
 	summary   Summary // of the counts merged since the last commit
 	committed Summary // of the last successful commit
@@ -33,6 +36,7 @@ type Summary struct {
 	Requests  map[string]int64      // by vendor
 	Errors    map[ErrorLabels]int64 // by vendor, code, category, verdict
 	Malformed map[string]int64      // by reason
+	Skipped   map[string]int64      // by reason
 }
 
 // ErrorLabels are the labels of an error counter.
@@ -45,7 +49,8 @@ type ErrorLabels struct {
 func (b *Batch) Committed() Summary { return b.committed }
 
 func newSummary() Summary {
-	return Summary{Requests: map[string]int64{}, Errors: map[ErrorLabels]int64{}, Malformed: map[string]int64{}}
+	return Summary{Requests: map[string]int64{}, Errors: map[ErrorLabels]int64{}, Malformed: map[string]int64{},
+		Skipped: map[string]int64{}}
 }
 
 type groupKey struct {
@@ -67,6 +72,7 @@ type errAgg struct {
 	known       bool
 	count       int64
 	first, last int64
+	seq         int // the tally's line that first saw it
 }
 
 type reqKey struct {
@@ -74,7 +80,10 @@ type reqKey struct {
 	vendor string
 }
 
-type reqAgg struct{ requests, errors, retryable int64 }
+type reqAgg struct {
+	requests, errors, retryable int64
+	seq                         int // the tally's line that first saw it
+}
 
 type malKey struct {
 	bucket int64
@@ -86,25 +95,33 @@ type sampleKey struct{ vendor, code, message string }
 type sampleAgg struct {
 	count int64
 	last  int64
+	known bool // the code is in the catalog
+	seq   int  // the tally's line that first saw it
 }
 
 // NewBatch returns an empty batch for db (which must be open for writing).
+// What Add, AddMalformed and AddSkipped count is placed in time by db.Now
+// (see Tally.Now), with no retention.
 func (db *DB) NewBatch() *Batch {
+	own := NewTally()
+	own.Now = db.Now
 	return &Batch{
 		caps:      db.caps,
 		limits:    db.Limits,
-		own:       NewTally(),
+		own:       own,
 		errs:      map[errKey]*errAgg{},
 		reqs:      map[reqKey]*reqAgg{},
 		malformed: map[malKey]int64{},
+		skipped:   map[malKey]int64{},
 		samples:   map[sampleKey]*sampleAgg{},
 		positions: map[ingest.FileKey]ingest.Position{},
+		known:     map[ErrorLabels]bool{},
 		summary:   newSummary(),
 		committed: newSummary(),
 	}
 }
 
-// Len is the number of requests and malformed lines in the batch.
+// Len is the number of requests, malformed and skipped lines in the batch.
 func (b *Batch) Len() int { return b.n + b.own.n }
 
 // Add counts one classified request at time t (see Tally.Add).
@@ -113,10 +130,18 @@ func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) { b.own.Ad
 // AddMalformed counts one malformed line at time t.
 func (b *Batch) AddMalformed(t time.Time, reason string) { b.own.AddMalformed(t, reason) }
 
+// AddSkipped counts one skipped line at time t (see Tally.AddSkipped).
+func (b *Batch) AddSkipped(t time.Time, reason string) { b.own.AddSkipped(t, reason) }
+
 // Merge adds a tally's counts to the batch, folding vendors, codes and
 // endpoints over their caps into Other. The tally is left as it was.
+//
+// What a cap admits depends only on the order in which values were first
+// seen, never on map order or on how lines were split into tallies and
+// batches: merged in input order, the same input gives the same counts.
 func (b *Batch) Merge(t *Tally) {
 	b.n += t.n
+	b.admit(t)
 	for k, r := range t.reqs {
 		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
 		m := b.reqs[k]
@@ -132,8 +157,9 @@ func (b *Batch) Merge(t *Tally) {
 	for k, e := range t.errs {
 		g := &k.group
 		vendor := b.caps.vendor(g.vendor, b.limits.Vendors)
-		code := b.caps.code(vendor, g.code, b.limits.CodesPerVendor)
-		known := e.known && code == g.code
+		known := e.known && vendor == g.vendor
+		code := b.caps.code(vendor, g.code, known, b.limits.CodesPerVendor)
+		known = known && code == g.code
 		g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
 		m := b.errs[k]
 		if m == nil {
@@ -142,26 +168,86 @@ func (b *Batch) Merge(t *Tally) {
 		}
 		m.count += e.count
 		m.first, m.last = min(m.first, e.first), max(m.last, e.last)
-		b.summary.Errors[ErrorLabels{vendor, code, string(g.category), string(g.retry)}] += e.count
+		l := ErrorLabels{vendor, code, string(g.category), string(g.retry)}
+		b.summary.Errors[l] += e.count
+		if known {
+			b.known[l] = true
+		}
 	}
 	for k, n := range t.malformed {
 		b.malformed[k] += n
 		b.summary.Malformed[k.reason] += n
 	}
+	for k, n := range t.skipped {
+		b.skipped[k] += n
+		b.summary.Skipped[k.reason] += n
+	}
+	b.mergeSamples(t)
+}
+
+// firstSight is a value a tally saw that the caps have not yet admitted.
+type firstSight struct {
+	seq                    int
+	err                    bool // an error: code and endpoint too
+	vendor, code, endpoint string
+	known                  bool
+}
+
+// admit offers the caps the tally's new values in the order the tally first
+// saw them: the first come are admitted, and first means first in the input.
+func (b *Batch) admit(t *Tally) {
+	var news []firstSight
+	for k, r := range t.reqs {
+		if !b.caps.hasVendor(k.vendor) {
+			news = append(news, firstSight{seq: r.seq, vendor: k.vendor})
+		}
+	}
+	for k, e := range t.errs {
+		g := k.group
+		if !b.caps.hasCode(g.vendor, g.code, e.known) || !b.caps.endpoints[g.vendor][g.endpoint] {
+			news = append(news, firstSight{seq: e.seq, err: true, vendor: g.vendor, code: g.code, endpoint: g.endpoint, known: e.known})
+		}
+	}
+	if len(news) == 0 {
+		return
+	}
+	sort.Slice(news, func(i, j int) bool {
+		if news[i].seq != news[j].seq {
+			return news[i].seq < news[j].seq
+		}
+		return !news[i].err && news[j].err
+	})
+	for _, f := range news {
+		v := b.caps.vendor(f.vendor, b.limits.Vendors)
+		if f.err {
+			b.caps.code(v, f.code, f.known && v == f.vendor, b.limits.CodesPerVendor)
+			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
+		}
+	}
+}
+
+// mergeSamples adds the tally's sample messages of codes that were not
+// folded; new messages take the room left in input order.
+func (b *Batch) mergeSamples(t *Tally) {
+	var fresh []sampleKey
 	for k, s := range t.samples {
-		if !b.caps.vendors[k.vendor] || !b.caps.codes[k.vendor][k.code] {
+		if !b.caps.hasCode(k.vendor, k.code, s.known) {
 			continue // folded into other: its messages are not its group's
 		}
-		m := b.samples[k]
-		if m == nil {
-			if !b.caps.sampleRoom(k.vendor, k.code, b.limits.SamplesPerCode) {
-				continue
-			}
-			m = &sampleAgg{}
-			b.samples[k] = m
+		if m := b.samples[k]; m != nil {
+			m.count += s.count
+			m.last = max(m.last, s.last)
+			continue
 		}
-		m.count += s.count
-		m.last = max(m.last, s.last)
+		fresh = append(fresh, k)
+	}
+	sort.Slice(fresh, func(i, j int) bool { return t.samples[fresh[i]].seq < t.samples[fresh[j]].seq })
+	for _, k := range fresh {
+		if !b.caps.sampleRoom(k.vendor, k.code, k.message, b.limits.SamplesPerCode) {
+			continue
+		}
+		s := t.samples[k]
+		b.samples[k] = &sampleAgg{count: s.count, last: s.last}
 	}
 }
 
@@ -185,6 +271,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		clear(b.committed.Requests)
 		clear(b.committed.Errors)
 		clear(b.committed.Malformed)
+		clear(b.committed.Skipped)
 		return nil
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
@@ -200,7 +287,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
-		upsertRequests, upsertMalformed, upsertSamples, upsertPositions,
+		upsertRequests, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
 	} {
 		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
 			return fmt.Errorf("commit: %w", translate(err))
@@ -259,9 +346,12 @@ func (b *Batch) reset() {
 	clear(b.summary.Requests)
 	clear(b.summary.Errors)
 	clear(b.summary.Malformed)
+	clear(b.summary.Skipped)
 	clear(b.errs)
 	clear(b.reqs)
 	clear(b.malformed)
+	clear(b.skipped)
+	clear(b.known)
 	clear(b.samples)
 	clear(b.positions)
 	b.n = 0
@@ -312,10 +402,61 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 }
 
 func upsertMalformed(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
-	for k, n := range b.malformed {
+	return upsertReasons(ctx, tx, "malformed_counts", b.malformed)
+}
+
+func upsertSkipped(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	return upsertReasons(ctx, tx, "skipped_counts", b.skipped)
+}
+
+func upsertReasons(ctx context.Context, tx *sql.Tx, table string, counts map[malKey]int64) error {
+	for k, n := range counts {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO malformed_counts (bucket, reason, count) VALUES (?, ?, ?)
+			INSERT INTO `+table+` (bucket, reason, count) VALUES (?, ?, ?)
 			ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`, k.bucket, k.reason, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsertLifetime adds the batch's summary to the lifetime totals, in the
+// same transaction as the buckets: the two never disagree about a line.
+func upsertLifetime(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO lifetime_counts (metric, vendor, code, category, retry, reason, known, count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (metric, vendor, code, category, retry, reason) DO UPDATE SET
+			count = count + excluded.count, known = MAX(known, excluded.known)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	add := func(metric, vendor, code, category, retry, reason string, known bool, n int64) error {
+		if n == 0 {
+			return nil
+		}
+		_, err := stmt.ExecContext(ctx, metric, vendor, code, category, retry, reason, known, n)
+		return err
+	}
+	s := &b.summary
+	for v, n := range s.Requests {
+		if err := add("requests", v, "", "", "", "", false, n); err != nil {
+			return err
+		}
+	}
+	for l, n := range s.Errors {
+		if err := add("errors", l.Vendor, l.Code, l.Category, l.Retry, "", b.known[l], n); err != nil {
+			return err
+		}
+	}
+	for r, n := range s.Malformed {
+		if err := add("malformed", "", "", "", "", r, false, n); err != nil {
+			return err
+		}
+	}
+	for r, n := range s.Skipped {
+		if err := add("skipped", "", "", "", "", r, false, n); err != nil {
 			return err
 		}
 	}

@@ -3,21 +3,33 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"hash/maphash"
+	"slices"
 )
 
 // caps tracks the distinct vendors, codes and endpoints the database
 // holds, so a hostile log cannot grow it without bound: a value over its
 // cap is stored as Other. It is owned by the writer.
+//
+// Caps bound what no catalog knows; the catalogs bound the rest. A catalog
+// vendor (DB.KnownVendors) and, under a vendor that is not folded, a code
+// its catalog knows (classify.Event.Known) pass and take no room. Vendors
+// and unknown codes are counted over the database's lifetime (the
+// lifetime_counts table, never pruned), so the labels of its lifetime
+// totals and of the metrics that resume from them stay bounded too.
 type caps struct {
-	vendors   map[string]bool
-	codes     map[string]map[string]bool // vendor → codes
-	endpoints map[string]map[string]bool // vendor → endpoints
-	samples   map[[2]string]int          // (vendor, code) → messages stored
+	knownVendor func(string) bool
+	vendors     map[string]bool            // unknown vendors admitted
+	codes       map[string]map[string]bool // vendor → unknown codes admitted
+	endpoints   map[string]map[string]bool // vendor → endpoints
+	samples     map[[2]string][]uint64     // (vendor, code) → hashes of the messages stored
+	seed        maphash.Seed
 }
 
 func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
-	c := &caps{vendors: map[string]bool{}, codes: map[string]map[string]bool{},
-		endpoints: map[string]map[string]bool{}, samples: map[[2]string]int{}}
+	c := &caps{knownVendor: func(v string) bool { return db.KnownVendors[v] },
+		vendors: map[string]bool{}, codes: map[string]map[string]bool{},
+		endpoints: map[string]map[string]bool{}, samples: map[[2]string][]uint64{}, seed: maphash.MakeSeed()}
 	load := func(query string, add func(a, b string)) error {
 		var a, b string
 		return db.each(ctx, func(rows *sql.Rows) error {
@@ -30,17 +42,32 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 		query string
 		add   func(a, b string)
 	}{
-		{`SELECT DISTINCT vendor, '' FROM request_counts`, func(v, _ string) { c.vendors[v] = true }},
-		{`SELECT DISTINCT vendor, code FROM error_groups`, func(v, code string) { set(c.codes, v)[code] = true }},
+		{`SELECT DISTINCT vendor, '' FROM lifetime_counts WHERE metric = 'requests'`, func(v, _ string) {
+			if v != Other && !c.knownVendor(v) {
+				c.vendors[v] = true
+			}
+		}},
+		{`SELECT vendor, code FROM lifetime_counts WHERE metric = 'errors' GROUP BY vendor, code HAVING MAX(known) = 0`,
+			func(v, code string) {
+				if code != Other {
+					set(c.codes, v)[code] = true
+				}
+			}},
 		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
-		{`SELECT vendor, code FROM samples`, func(v, code string) { c.samples[[2]string{v, code}]++ }},
 	}
 	for _, s := range steps {
 		if err := load(s.query, s.add); err != nil {
 			return nil, err
 		}
 	}
-	return c, nil
+	var k [2]string
+	var msg string
+	err := db.each(ctx, func(rows *sql.Rows) error {
+		err := rows.Scan(&k[0], &k[1], &msg)
+		c.samples[k] = append(c.samples[k], maphash.String(c.seed, msg))
+		return err
+	}, `SELECT vendor, code, message FROM samples`)
+	return c, err
 }
 
 // loadGroups reads the ids of the error groups (writer only).
@@ -83,23 +110,46 @@ func admit(s map[string]bool, v string, limit int) string {
 	return v
 }
 
-func (c *caps) vendor(v string, limit int) string { return admit(c.vendors, v, limit) }
+// vendor returns v, or Other if v is unknown and over the cap.
+func (c *caps) vendor(v string, limit int) string {
+	if c.knownVendor(v) {
+		return v
+	}
+	return admit(c.vendors, v, limit)
+}
 
-func (c *caps) code(vendor, code string, limit int) string {
+// code returns code, or Other if it is unknown and over vendor's cap. A
+// known code passes unless its vendor was folded (vendor is the capped one).
+func (c *caps) code(vendor, code string, known bool, limit int) string {
+	if known && vendor != Other {
+		return code
+	}
 	return admit(set(c.codes, vendor), code, limit)
+}
+
+// hasVendor reports whether vendor passes the cap as it stands.
+func (c *caps) hasVendor(vendor string) bool { return c.knownVendor(vendor) || c.vendors[vendor] }
+
+// hasCode reports whether vendor and its code pass the caps as they stand.
+func (c *caps) hasCode(vendor, code string, known bool) bool {
+	return c.hasVendor(vendor) && (known || c.codes[vendor][code])
 }
 
 func (c *caps) endpoint(vendor, e string, limit int) string {
 	return admit(set(c.endpoints, vendor), e, limit)
 }
 
-// sampleRoom reports whether (vendor, code) may keep one more distinct
-// message, and counts it if so.
-func (c *caps) sampleRoom(vendor, code string, limit int) bool {
+// sampleRoom reports whether (vendor, code) keeps message: it is stored
+// already, or there is room for one more (then it is recorded).
+func (c *caps) sampleRoom(vendor, code, message string, limit int) bool {
 	k := [2]string{vendor, code}
-	if c.samples[k] >= limit {
+	h := maphash.String(c.seed, message)
+	if slices.Contains(c.samples[k], h) {
+		return true
+	}
+	if len(c.samples[k]) >= limit {
 		return false
 	}
-	c.samples[k]++
+	c.samples[k] = append(c.samples[k], h)
 	return true
 }

@@ -9,7 +9,8 @@ import (
 
 // Maintain rolls minute buckets older than rollupAfter into hour buckets
 // and deletes buckets older than retention, in one transaction. It keeps
-// 30 days small: at most 24 rows a day per group once rolled up.
+// 30 days small: at most 24 rows a day per group once rolled up. The
+// lifetime totals (Lifetime) are never pruned.
 func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -70,6 +71,11 @@ func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 		 FROM malformed_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, reason
 		 ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
+		`INSERT INTO skipped_counts (bucket, reason, count)
+		 SELECT bucket - bucket % 3600000 AS hour, reason, SUM(count)
+		 FROM skipped_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, reason
+		 ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`,
+		`DELETE FROM skipped_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s, cutoff); err != nil {
@@ -85,6 +91,7 @@ func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 		`DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`,
 		`DELETE FROM request_counts WHERE bucket < ?1`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1`,
+		`DELETE FROM skipped_counts WHERE bucket < ?1`,
 		`DELETE FROM samples WHERE last_seen < ?1`,
 		`DELETE FROM checkpoints WHERE updated_at < ?1`,
 	} {

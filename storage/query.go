@@ -41,7 +41,7 @@ type SampleCount struct {
 	Count                 int64
 }
 
-// ReasonCount is the number of malformed lines with one reason.
+// ReasonCount is the number of malformed (or skipped) lines with one reason.
 type ReasonCount struct {
 	Reason string
 	Count  int64
@@ -161,6 +161,24 @@ func (db *DB) Malformed(ctx context.Context, from, to time.Time) ([]ReasonCount,
 	return out, err
 }
 
+// Skipped returns skipped-line counts by reason for buckets in [from, to):
+// lines that are not requests, and requests older than retention
+// (ReasonTooOld, counted when they were read).
+func (db *DB) Skipped(ctx context.Context, from, to time.Time) ([]ReasonCount, error) {
+	if db.firstRelease {
+		return nil, nil
+	}
+	var out []ReasonCount
+	err := db.each(ctx, func(rows *sql.Rows) error {
+		var r ReasonCount
+		err := rows.Scan(&r.Reason, &r.Count)
+		out = append(out, r)
+		return err
+	}, `SELECT reason, SUM(count) FROM skipped_counts WHERE bucket >= ? AND bucket < ?
+		GROUP BY reason ORDER BY SUM(count) DESC, reason`, ms(from), ms(to))
+	return out, err
+}
+
 // ErrorSeries returns each vendor's errors per step over [from, to): the
 // series has one value per step, oldest first.
 func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Duration) (map[string][]int64, error) {
@@ -194,8 +212,8 @@ func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Dur
 	return out, rows.Err()
 }
 
-// Totals returns the summary of everything the database holds: what
-// counters resume from after a restart.
+// Totals returns the summary of everything the database's buckets hold,
+// which retention prunes; counters resume from Lifetime instead.
 func (db *DB) Totals(ctx context.Context) (Summary, error) {
 	s := newSummary()
 	var name string
@@ -223,6 +241,48 @@ func (db *DB) Totals(ctx context.Context) (Summary, error) {
 		s.Malformed[name] = n
 		return err
 	}, `SELECT reason, SUM(count) FROM malformed_counts GROUP BY reason`)
+	if err != nil || db.firstRelease {
+		return s, err
+	}
+	err = db.each(ctx, func(rows *sql.Rows) error {
+		err := rows.Scan(&name, &n)
+		s.Skipped[name] = n
+		return err
+	}, `SELECT reason, SUM(count) FROM skipped_counts GROUP BY reason`)
+	return s, err
+}
+
+// Lifetime returns the totals of every line the database ever counted,
+// with capped labels: kept apart from the buckets and never pruned, so the
+// daemon's counters resume from them and never go down across a restart,
+// whatever retention removed meanwhile.
+//
+// A database of the first release, read before any writer migrated it,
+// has no lifetime totals: its buckets are what it counted.
+func (db *DB) Lifetime(ctx context.Context) (Summary, error) {
+	if db.firstRelease {
+		return db.Totals(ctx)
+	}
+	s := newSummary()
+	err := db.each(ctx, func(rows *sql.Rows) error {
+		var metric, reason string
+		var l ErrorLabels
+		var n int64
+		if err := rows.Scan(&metric, &l.Vendor, &l.Code, &l.Category, &l.Retry, &reason, &n); err != nil {
+			return err
+		}
+		switch metric {
+		case "requests":
+			s.Requests[l.Vendor] = n
+		case "errors":
+			s.Errors[l] = n
+		case "malformed":
+			s.Malformed[reason] = n
+		case "skipped":
+			s.Skipped[reason] = n
+		}
+		return nil
+	}, `SELECT metric, vendor, code, category, retry, reason, count FROM lifetime_counts`)
 	return s, err
 }
 

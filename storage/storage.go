@@ -3,7 +3,8 @@
 // positions of input files.
 //
 // It is the only package that speaks SQL and the only one that imports
-// mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`);
+// mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`,
+// held to one by Exclusive's lock);
 // readers (`apierr report`) open it read-only while it writes, through WAL.
 package storage
 
@@ -44,7 +45,7 @@ type Limits struct {
 	SamplesPerCode     int // sample messages kept per (vendor, code)
 }
 
-// DefaultLimits are DESIGN.md's defaults.
+// DefaultLimits are the defaults of the config's limits.
 var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5}
 
 // Other is the label that values over a cap are folded into.
@@ -57,9 +58,24 @@ type DB struct {
 	Limits   Limits           // cardinality caps (writer only)
 	Now      func() time.Time // the clock, for tests
 
-	db     *sql.DB
-	caps   *caps
-	groups map[groupKey]int64 // error group ids (writer only)
+	// Exclusive makes a writer's Open take the one-writer lock (LockPath):
+	// a second writer's Open then fails with a *LockedError. The daemon
+	// and `apierr ingest` set it; readers never take the lock.
+	Exclusive bool
+
+	// KnownVendors are the catalog's vendors: never folded into Other by
+	// the vendor cap, which bounds only the vendors no catalog names. Set
+	// before Open (the caps are loaded then); writer only.
+	KnownVendors map[string]bool
+
+	db       *sql.DB
+	caps     *caps
+	groups   map[groupKey]int64 // error group ids (writer only)
+	lockFile *os.File           // holds the one-writer lock
+	opened   fileID             // the file Open opened (Check)
+	// firstRelease: a reader of a database no writer has migrated since
+	// the first release, which has no skipped or lifetime tables.
+	firstRelease bool
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -79,6 +95,20 @@ func (db *DB) Open() (err error) {
 		}
 	} else if err := os.MkdirAll(filepath.Dir(db.Path), 0o750); err != nil {
 		return fmt.Errorf("create database directory: %w", err)
+	}
+	// Another program's database is refused before anything writes to it.
+	if err := checkOurs(db.Path); err != nil {
+		return err
+	}
+	if db.Exclusive && !db.ReadOnly {
+		if err := db.lock(); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				db.unlock()
+			}
+		}()
 	}
 
 	q := url.Values{}
@@ -115,6 +145,14 @@ func (db *DB) Open() (err error) {
 		if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
 			return fmt.Errorf("open %s: %w", db.Path, translate(err))
 		}
+		if db.opened, err = statID(db.Path); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, err)
+		}
+		var n int
+		if err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'lifetime_counts'`).Scan(&n); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		db.firstRelease = n == 0
 		return nil
 	}
 
@@ -122,6 +160,9 @@ func (db *DB) Open() (err error) {
 	db.db.SetMaxOpenConns(1)
 	if err := createPrivate(db.Path); err != nil {
 		return err
+	}
+	if db.opened, err = statID(db.Path); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
 	var mode string
 	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -172,6 +213,7 @@ func (db *DB) Close() error {
 	}
 	err := db.db.Close()
 	db.db = nil
+	db.unlock()
 	return err
 }
 
@@ -189,6 +231,16 @@ func (db *DB) migrate() error {
 	for _, name := range names {
 		if err := db.migrateFile(name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	// Mark the file as apierr's (new, or from before the id was set).
+	var id int64
+	if err := db.db.QueryRow(`PRAGMA application_id`).Scan(&id); err != nil {
+		return err
+	}
+	if id != ApplicationID {
+		if _, err := db.db.Exec(fmt.Sprintf(`PRAGMA application_id = %d`, ApplicationID)); err != nil {
+			return err
 		}
 	}
 	return nil

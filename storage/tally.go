@@ -9,46 +9,90 @@ import (
 // Tally aggregates classified requests with no shared state, so that
 // several goroutines can each fill their own; the writer merges them into a
 // Batch (Batch.Merge), which applies the cardinality caps.
+//
+// Now and Retention place each line in time. The zero values keep every
+// line at its own time, however far ahead or behind.
 type Tally struct {
+	// Now is the clock. A line dated more than MaxAhead after Now is
+	// counted at Now: no bucket lies in the future, where no report shows
+	// it and no rollup or retention reaches it.
+	Now func() time.Time
+	// Retention, if positive, is how long buckets are kept: a request
+	// whose bucket is already past it is not stored but counted as skipped
+	// (ReasonTooOld) at Now. Needs Now.
+	Retention time.Duration
+
 	errs      map[errKey]*errAgg
 	reqs      map[reqKey]*reqAgg
 	malformed map[malKey]int64
+	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
 	perCode   map[[2]string]int // distinct sample messages per (vendor, code)
 	n         int
 }
 
+// MaxAhead is how far ahead of the clock a line's time may be before it is
+// counted at the clock's time instead: room for clocks a little apart.
+const MaxAhead = 5 * time.Minute
+
+// ReasonTooOld is the skipped reason of a request dated before retention.
+const ReasonTooOld = "older than retention"
+
 // samplesPerTally bounds the distinct messages a tally keeps per code.
 const samplesPerTally = 5
 
-// NewTally returns an empty tally.
+// NewTally returns an empty tally with no clock (see Tally.Now).
 func NewTally() *Tally {
 	return &Tally{errs: map[errKey]*errAgg{}, reqs: map[reqKey]*reqAgg{}, malformed: map[malKey]int64{},
-		samples: map[sampleKey]*sampleAgg{}, perCode: map[[2]string]int{}}
+		skipped: map[malKey]int64{}, samples: map[sampleKey]*sampleAgg{}, perCode: map[[2]string]int{}}
 }
 
-// Len is the number of requests and malformed lines in the tally.
+// Len is the number of requests, malformed and skipped lines in the tally.
 func (t *Tally) Len() int { return t.n }
 
-// Reset empties the tally for reuse.
+// Reset empties the tally for reuse; Now and Retention stay.
 func (t *Tally) Reset() {
 	clear(t.errs)
 	clear(t.reqs)
 	clear(t.malformed)
+	clear(t.skipped)
 	clear(t.samples)
 	clear(t.perCode)
 	t.n = 0
 }
 
+// when returns the stored time of a line dated tm, and false if the line
+// is too old to store.
+func (t *Tally) when(tm time.Time) (int64, bool) {
+	if t.Now == nil {
+		return ms(tm), true
+	}
+	now := t.Now()
+	if tm.After(now.Add(MaxAhead)) {
+		return ms(now), true
+	}
+	at := ms(tm)
+	if t.Retention > 0 && at-at%Minute < ms(now.Add(-t.Retention)) {
+		return ms(now), false
+	}
+	return at, true
+}
+
 // Add counts one classified request at time tm. endpoint is the request's
 // path template (classify.Endpoint); the message should be redacted.
 func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
+	at, ok := t.when(tm)
+	if !ok {
+		t.n++
+		t.skipped[malKey{at - at%Minute, ReasonTooOld}]++
+		return
+	}
 	t.n++
-	at := ms(tm)
+	seq := t.n // the order of first sight, which Merge admits in
 	bucket := at - at%Minute
 	r := t.reqs[reqKey{bucket, ev.Vendor}]
 	if r == nil {
-		r = &reqAgg{}
+		r = &reqAgg{seq: seq}
 		t.reqs[reqKey{bucket, ev.Vendor}] = r
 	}
 	r.requests++
@@ -62,7 +106,7 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 	k := errKey{bucket, groupKey{ev.Vendor, ev.Code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}}
 	e := t.errs[k]
 	if e == nil {
-		e = &errAgg{rng: ev.Range, known: ev.Known, first: at, last: at}
+		e = &errAgg{rng: ev.Range, known: ev.Known, first: at, last: at, seq: seq}
 		t.errs[k] = e
 	}
 	e.count++
@@ -78,16 +122,30 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 			return
 		}
 		t.perCode[pc]++
-		s = &sampleAgg{}
+		s = &sampleAgg{known: ev.Known, seq: seq}
 		t.samples[sk] = s
 	}
 	s.count++
 	s.last = max(s.last, at)
 }
 
-// AddMalformed counts one malformed line at time tm.
+// AddMalformed counts one malformed line at time tm (at Now if tm lies
+// ahead or before retention: the line is counted, only not where it says).
 func (t *Tally) AddMalformed(tm time.Time, reason string) {
 	t.n++
-	at := ms(tm)
+	at := t.clamp(tm)
 	t.malformed[malKey{at - at%Minute, reason}]++
+}
+
+// AddSkipped counts one line that is not a request (or not one to store)
+// at time tm, by reason; times are placed as for AddMalformed.
+func (t *Tally) AddSkipped(tm time.Time, reason string) {
+	t.n++
+	at := t.clamp(tm)
+	t.skipped[malKey{at - at%Minute, reason}]++
+}
+
+func (t *Tally) clamp(tm time.Time) int64 {
+	at, _ := t.when(tm)
+	return at
 }
