@@ -52,6 +52,9 @@ func TestCatalog_Documented(t *testing.T) {
 		if !strings.HasPrefix(strings.ToLower(msg), strings.ToLower(e.Message)) && !strings.HasPrefix(strings.ToLower(e.Message), strings.ToLower(msg)) {
 			t.Errorf("%s %s: Message=%q, the page says %q", vendor, code, e.Message, msg)
 		}
+		if e.Doc != page {
+			t.Errorf("%s %s: Doc=%q, want the page it is listed on, %s", vendor, code, e.Doc, page)
+		}
 		if !strings.HasPrefix(code, "http_") {
 			perVendor[vendor]++
 		}
