@@ -43,7 +43,7 @@ type vendor struct {
 	envelopes []*envelope
 	codes     map[string]*Code
 	statuses  map[int]*Status
-	ranges    []Range // sorted by From
+	ranges    []Range         // sorted by From
 	words     []WordRule      // words lower-cased
 	transport []transportRule // spellings lower-cased
 }

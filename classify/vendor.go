@@ -23,10 +23,10 @@ const GenericID = "generic"
 
 // Vendor is one vendor definition file, classify/vendors/<id>.yaml.
 type Vendor struct {
-	ID        string       `yaml:"id"`
-	Name      string       `yaml:"name"`
-	Source    string       `yaml:"source"` // where entries come from unless they say otherwise
-	Doc       string       `yaml:"doc"`    // the vendor's error documentation page (URL), the default for entries
+	ID     string `yaml:"id"`
+	Name   string `yaml:"name"`
+	Source string `yaml:"source"` // where entries come from unless they say otherwise
+	Doc    string `yaml:"doc"`    // the vendor's error documentation page (URL), the default for entries
 	// Docs lists further hosts the vendor publishes documentation on,
 	// beyond its match hosts (a docs site on another domain).
 	Docs      []string     `yaml:"docs"`
@@ -104,8 +104,8 @@ type Code struct {
 
 // HeaderRule changes a verdict when a response header is present.
 type HeaderRule struct {
-	Name       string     `yaml:"name"`        // lower case
-	Value      string     `yaml:"value"`       // empty: any value
+	Name  string `yaml:"name"`  // lower case
+	Value string `yaml:"value"` // empty: any value
 	// Param reads the value as a structured-field list (RFC 9651), as the
 	// IETF RateLimit header sends it (`"default";r=0;t=30`): the rule holds
 	// when a member has this parameter, equal to Value when one is given.
