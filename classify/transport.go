@@ -50,7 +50,11 @@ func Idempotent(method string) bool {
 func (c *Classifier) transport(rec *ingest.Record, v *vendor) Event {
 	g := c.cat.generic
 	ev := Event{Error: true, Vendor: vendorName(v, rec.Host), Message: cutMessage(rec.Error)}
-	if k := g.transportCode(rec.Error); k != nil {
+	k := g.transportCode(rec.Error)
+	if k == nil {
+		k = g.codes[CodeNetwork] // no spelling matched: still a failure without a response
+	}
+	if k != nil {
 		ev.Code, ev.Category, ev.Known, ev.Doc = k.Code, k.Category, true, k.Doc
 	} else {
 		ev.Code, ev.Category = CodeNetwork, Network
