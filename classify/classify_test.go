@@ -149,17 +149,26 @@ func FuzzClassify(f *testing.F) {
 		data, _ := os.ReadFile(in)
 		for line := range bytes.SplitSeq(data, []byte("\n")) {
 			if rec, err := dec.Decode(line); err == nil {
-				f.Add(rec.Host, rec.Path, rec.Status, string(rec.DecodedBody()))
+				f.Add(rec.Host, rec.Path, rec.Status, string(rec.DecodedBody()), rec.Method, "", false)
 			}
 		}
 	}
-	f.Add("api.piggy.eu", "/", 400, `{"message":"m","code":1e400,"status_code":400}`)
-	f.Add("shop.textalk.se", "/backend/jsonrpc/v1", 200, `[[[[[{"error":{"code":-1.5}}]]]]]`)
+	f.Add("api.piggy.eu", "/", 400, `{"message":"m","code":1e400,"status_code":400}`, "POST", "", false)
+	f.Add("shop.textalk.se", "/backend/jsonrpc/v1", 200, `[[[[[{"error":{"code":-1.5}}]]]]]`, "POST", "", false)
+	for _, sp := range transportSpellings {
+		f.Add("api.example.com", "/v1/x", 0, "", "POST", sp.err, true)
+	}
 	cat := MustLoad(f)
 	cl := classify.NewClassifier(cat)
-	f.Fuzz(func(t *testing.T, host, path string, status int, body string) {
-		rec := &ingest.Record{Host: host, Path: path, Status: status, Body: []byte(body)}
+	f.Fuzz(func(t *testing.T, host, path string, status int, body, method, errMsg string, key bool) {
+		rec := &ingest.Record{Host: host, Path: path, Status: status, Body: []byte(body), Method: method, Error: []byte(errMsg), IdempotencyKey: key}
 		ev := cl.Classify(rec)
+		if status == 0 && len(rec.Error) > 0 {
+			// A call without a response is always an error, of the transport categories.
+			if !ev.Error || ev.HTTPStatus != 0 || ev.Category != classify.Timeout && ev.Category != classify.Network {
+				t.Fatalf("no response %q: got %+v", errMsg, ev)
+			}
+		}
 		if !ev.Error {
 			return
 		}
