@@ -114,7 +114,7 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 		ev.Message = cutMessage(msg)
 	}
 	if owner == cat.generic && !exact && rec.Status < 500 {
-		applyWords(&ev, cat.generic)
+		applyWords(&ev, cat.generic, msg)
 	}
 	applyHeaders(&ev, owner, cat.generic, rec)
 	return ev
@@ -182,13 +182,14 @@ func (c *Classifier) statusDoc(ev *Event, v *vendor, s *Status) {
 }
 
 // applyWords lets the generic word rules decide the verdict of an error
-// that no code entry decided: "insufficient_quota" on a 429 is a quota, not
-// a rate limit; "creating accounts too quickly" on a 400 is a rate limit.
-func applyWords(ev *Event, g *vendor) {
+// that no code entry decided, from its code and the body's message (not a
+// catalog's): "insufficient_quota" on a 429 is a quota, not a rate limit;
+// "creating accounts too quickly" on a 400 is a rate limit.
+func applyWords(ev *Event, g *vendor, body []byte) {
 	if len(g.words) == 0 {
 		return
 	}
-	code, msg := strings.ToLower(ev.Code), strings.ToLower(ev.Message)
+	code, msg := strings.ToLower(ev.Code), strings.ToLower(string(body[:min(len(body), maxMessage)]))
 	for _, r := range g.words {
 		for _, w := range r.Words {
 			if strings.Contains(code, w) || strings.Contains(msg, w) {
