@@ -43,7 +43,14 @@ type vendor struct {
 	envelopes []*envelope
 	codes     map[string]*Code
 	statuses  map[int]*Status
-	ranges    []Range // sorted by From
+	ranges    []Range         // sorted by From
+	words     []WordRule      // words lower-cased
+	transport []transportRule // spellings lower-cased
+}
+
+type transportRule struct {
+	code      *Code
+	spellings []string
 }
 
 // Load reads the vendor definitions of each fsys in turn (the built-in set
@@ -84,6 +91,13 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 		}
 		for i := range d.Statuses {
 			v.statuses[d.Statuses[i].Status] = &d.Statuses[i]
+		}
+		for _, w := range d.Words {
+			w.Words = lowerAll(w.Words)
+			v.words = append(v.words, w)
+		}
+		for _, t := range d.Transport {
+			v.transport = append(v.transport, transportRule{code: v.codes[t.Code], spellings: lowerAll(t.Spellings)})
 		}
 		v.ranges = append([]Range(nil), d.Ranges...)
 		sort.Slice(v.ranges, func(i, j int) bool { return v.ranges[i].From < v.ranges[j].From })
@@ -126,6 +140,14 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 	longestFirst(c.hostWild)
 	longestFirst(c.paths)
 	return c, nil
+}
+
+func lowerAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, w := range s {
+		out[i] = strings.ToLower(w)
+	}
+	return out
 }
 
 // vendorFor returns the vendor that claims a request by host, then by path
@@ -203,6 +225,7 @@ type Entry struct {
 	Source   string   `json:"source"`
 	Status   int      `json:"http_status,omitempty"`
 	Why      string   `json:"why"`
+	Doc      string   `json:"doc,omitempty"` // the entry's page, else the vendor's error page
 }
 
 // Entries lists the catalog: every code and every HTTP status of each
@@ -220,17 +243,23 @@ func (c *Catalog) Entries(id string) []Entry {
 			}
 			return d.Source
 		}
+		doc := func(s string) string {
+			if s != "" {
+				return s
+			}
+			return d.Doc
+		}
 		for _, k := range d.Codes {
 			rng := ""
 			if r := v.rangeFor(k.Code); r != nil {
 				rng = r.Name
 			}
 			out = append(out, Entry{Vendor: d.ID, Code: k.Code, Message: k.Message, Range: rng,
-				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category)})
+				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category), Doc: doc(k.Doc)})
 		}
 		for _, s := range d.Statuses {
 			out = append(out, Entry{Vendor: d.ID, Code: StatusCode(s.Status), Message: s.Message, Range: statusRange(s.Status),
-				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category)})
+				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category), Doc: doc(s.Doc)})
 		}
 	}
 	return out
@@ -268,6 +297,9 @@ func (c *Catalog) Why(vendor, code string, category Category, retry Retry) strin
 			return "the response said when to come back (Retry-After or a rate-limit reset): wait for it, then retry"
 		}
 		return why("", category)
+	}
+	if isTransport(code) && retry == RetryNo {
+		return whyTransportUnsafe
 	}
 	v := c.generic // hosts no vendor claims
 	for _, x := range c.vendors {

@@ -3,6 +3,9 @@ package classify_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +54,9 @@ func TestCatalog_Documented(t *testing.T) {
 		}
 		if !strings.HasPrefix(strings.ToLower(msg), strings.ToLower(e.Message)) && !strings.HasPrefix(strings.ToLower(e.Message), strings.ToLower(msg)) {
 			t.Errorf("%s %s: Message=%q, the page says %q", vendor, code, e.Message, msg)
+		}
+		if e.Doc != page {
+			t.Errorf("%s %s: Doc=%q, want the page it is listed on, %s", vendor, code, e.Doc, page)
 		}
 		if !strings.HasPrefix(code, "http_") {
 			perVendor[vendor]++
@@ -210,6 +216,13 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrNoRequire", "acme.yaml", base + "envelopes: [{name: e, code: [a]}]\n", "envelopes[0].require: give at least one condition"},
 		{"ErrHost", "acme.yaml", "id: acme\nmatch: {hosts: [\"https://acme.test\"]}\n", "match.hosts[0]"},
 		{"ErrStatus", "acme.yaml", base + "statuses: [{status: 42, message: m, category: auth, retry: \"no\"}]\n", "statuses[0].status: 42"},
+		{"ErrDoc", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: \"no\", doc: \"docs.acme.test/x\"}]\n", `codes[0].doc: "docs.acme.test/x": want an http(s) URL`},
+		{"ErrVendorDoc", "acme.yaml", base + "doc: \"ftp://acme.test\"\n", `doc: "ftp://acme.test": want an http(s) URL`},
+		{"ErrDocsHost", "acme.yaml", base + "docs: [\"https://docs.acme.test\"]\n", "docs[0]"},
+		{"ErrWordsNotGeneric", "acme.yaml", base + "words: [{words: [quota], category: quota, retry: \"no\"}]\n", "generic definition only"},
+		{"ErrTransportCode", "generic.yaml", "id: generic\ntransport: [{code: nosuch, spellings: [x]}]\n", `transport[0].code: "nosuch" is not one of the codes`},
+		{"ErrWordsEmpty", "generic.yaml", "id: generic\nwords: [{words: [\"\"], category: quota, retry: \"no\"}]\n", "words[0].words"},
+		{"ErrHeaderParam", "acme.yaml", base + "headers: [{name: ratelimit, param: \"R=\", retry: retry_after}]\n", "headers[0].param"},
 		{"ErrSample", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: \"no\"}]\nsample: {url: u, body: '{\"code\": {{code}}'}\n", "sample.body: not JSON"},
 	}
 	for _, tc := range tests {
@@ -251,4 +264,103 @@ func quote(s string) string {
 
 func fstestFS(name string, data []byte) fstest.MapFS {
 	return fstest.MapFS{name: {Data: data}}
+}
+
+// specHosts publish the specifications any catalog may cite: RFCs and
+// IETF drafts, JSON-RPC, the HTTP working group, MDN's HTTP status pages.
+var specHosts = []string{"rfc-editor.org", "datatracker.ietf.org", "jsonrpc.org", "www.jsonrpc.org", "httpwg.org", "developer.mozilla.org"}
+
+// docAllowed is the rule for a catalog's doc URLs: https, and a host that
+// is a spec host, or a match host or docs host of the vendor ("*." cut),
+// or that host's parent domain when the parent keeps at least two labels,
+// or a subdomain of any of these. api.stripe.com allows stripe.com and so
+// docs.stripe.com; *.picqer.com allows picqer.com. (Under a two-label
+// public suffix the parent is a registry, not the vendor: a vendor on
+// example.co.uk lists its docs hosts exactly.)
+func docAllowed(v *classify.Vendor, doc string) error {
+	u, err := url.Parse(doc)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return fmt.Errorf("%q: want an https URL", doc)
+	}
+	host := strings.ToLower(u.Hostname())
+	under := func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) }
+	for _, d := range specHosts {
+		if under(d) {
+			return nil
+		}
+	}
+	for _, h := range append(append([]string(nil), v.Match.Hosts...), v.Docs...) {
+		h = strings.TrimPrefix(h, "*.")
+		if under(h) {
+			return nil
+		}
+		if _, parent, ok := strings.Cut(h, "."); ok && strings.Contains(parent, ".") && under(parent) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q: host %s is neither the vendor's (match hosts, docs) nor a specification's", doc, host)
+}
+
+// TestCatalog_Docs checks every entry of every built-in vendor file and of
+// the operator example in testdata/vendors.d: a category, a retry verdict
+// and a doc URL (the entry's or the vendor's default) on the vendor's own
+// domain or a specification's.
+func TestCatalog_Docs(t *testing.T) {
+	for _, set := range []struct {
+		name string
+		fsys []fs.FS
+	}{
+		{"builtin", []fs.FS{classify.Builtin()}},
+		{"vendors.d", []fs.FS{os.DirFS("../testdata/vendors.d")}},
+	} {
+		cat, err := classify.Load(set.fsys...)
+		if err != nil {
+			t.Fatalf("%s: %v", set.name, err)
+		}
+		n := 0
+		for _, e := range cat.Entries("") {
+			key := set.name + ": " + e.Vendor + " " + e.Code
+			if !e.Category.Valid() || !e.Retry.Valid() {
+				t.Errorf("%s: verdict %q/%q", key, e.Category, e.Retry)
+			}
+			if e.Doc == "" {
+				t.Errorf("%s: no doc URL (give the entry or the vendor one)", key)
+				continue
+			}
+			if err := docAllowed(cat.Vendor(e.Vendor), e.Doc); err != nil {
+				t.Errorf("%s: %v", key, err)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("%s: no entries checked", set.name)
+		}
+	}
+}
+
+// TestDocAllowed pins the doc-domain rule with cases it must refuse.
+func TestDocAllowed(t *testing.T) {
+	v := &classify.Vendor{Match: classify.Match{Hosts: []string{"api.voucherify.io", "*.picqer.com", "voucherify.io"}}, Docs: []string{"developer.abicart.se"}}
+	tests := []struct {
+		doc string
+		ok  bool
+	}{
+		{"https://docs.voucherify.io/reference/errors", true},
+		{"https://picqer.com/en/api/response-codes", true},
+		{"https://developer.abicart.se/general/Errors", true},
+		{"https://www.rfc-editor.org/rfc/rfc9110#section-15", true},
+		{"https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/", true},
+		{"http://docs.voucherify.io/reference/errors", false}, // not https
+		{"https://voucherify.example.com/errors", false},
+		{"https://stackoverflow.com/q/1", false},
+		{"https://api.abicart.se/x", true}, // developer.abicart.se's parent
+		{"https://io.example/x", false},    // voucherify.io's parent "io" has one label: never a vendor's
+		{"https://docs.picqer.com.evil.test/x", false},
+		{"docs.voucherify.io/errors", false},
+	}
+	for _, tc := range tests {
+		if err := docAllowed(v, tc.doc); (err == nil) != tc.ok {
+			t.Errorf("docAllowed(%q)=%v, want ok=%v", tc.doc, err, tc.ok)
+		}
+	}
 }

@@ -1,7 +1,7 @@
 package classify
 
 // Category is what kind of failure an error is. The vocabulary is fixed
-// (DESIGN.md): reports, metrics and alerting rules key on it.
+// (the classification contract): reports, metrics and alerting rules key on it.
 type Category string
 
 // The categories.

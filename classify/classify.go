@@ -10,6 +10,7 @@ package classify
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apierr/apierr/ingest"
@@ -20,7 +21,7 @@ import (
 const maxMessage = 512
 
 // Event is the classification of one request.
-// Its JSON form is the contract of `apierr classify` (DESIGN.md).
+// Its JSON form is the contract of `apierr classify`.
 type Event struct {
 	Error      bool     `json:"error"`         // false: a success, counted only in the vendor's requests
 	Vendor     string   `json:"vendor"`        // vendor id, or the host for requests no vendor claims
@@ -32,6 +33,7 @@ type Event struct {
 	Known      bool     `json:"known"`         // the code is in the vendor's catalog
 	Message    string   `json:"message"`       // the body's message, else the catalog's
 	Why        string   `json:"why,omitempty"` // the reason for the retry verdict
+	Doc        string   `json:"doc,omitempty"` // the vendor's page for the code or status, else its error page
 }
 
 // UnknownHost is the vendor of a request that names no host at all.
@@ -54,6 +56,9 @@ func NewClassifier(cat *Catalog) *Classifier { return &Classifier{cat: cat} }
 func (c *Classifier) Classify(rec *ingest.Record) Event {
 	cat := c.cat
 	v := cat.vendorFor(rec.Host, rec.Path)
+	if rec.Status == 0 && len(rec.Error) > 0 {
+		return c.transport(rec, v)
+	}
 	isErr := rec.Status >= 400
 
 	// Find the envelope: the claiming vendor's, else a vendor's distinctive
@@ -104,44 +109,55 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	if env != nil {
 		ev.Code, msg = env.extract(body, rec.Status)
 	}
-	c.verdict(&ev, owner, rec.Status)
+	exact := c.verdict(&ev, owner, rec.Status)
 	if len(msg) > 0 {
 		ev.Message = cutMessage(msg)
+	}
+	if owner == cat.generic && !exact && rec.Status < 500 {
+		applyWords(&ev, cat.generic, msg)
 	}
 	applyHeaders(&ev, owner, cat.generic, rec)
 	return ev
 }
 
-// verdict fills range, category, retry, known and the catalog message.
-func (c *Classifier) verdict(ev *Event, v *vendor, status int) {
+// verdict fills range, category, retry, known, doc and the catalog
+// message. It reports whether an exact code entry decided.
+func (c *Classifier) verdict(ev *Event, v *vendor, status int) (exact bool) {
+	// The doc: the entry's page, else the vendor's error page.
+	ev.Doc = v.def.Doc
 	if ev.Code != "" {
 		if k, ok := v.codes[ev.Code]; ok {
 			ev.Code = k.Code // the catalog's string: no allocation kept per event
 			ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = k.Category, k.Retry, true, k.Message, why(k.Why, k.Category)
+			if k.Doc != "" {
+				ev.Doc = k.Doc
+			}
 			if r := v.rangeFor(ev.Code); r != nil {
 				ev.Range = r.Name
 			}
-			return
+			return true
 		}
 		if r := v.rangeFor(ev.Code); r != nil {
 			ev.Range = r.Name
 			if r.Category != "" {
 				ev.Category, ev.Retry, ev.Why = r.Category, r.Retry, why(r.Why, r.Category)
-				return
+				return false
 			}
 		}
 		if s := c.cat.status(v, status); s != nil && status >= 400 {
 			ev.Category, ev.Retry, ev.Why = s.Category, s.Retry, why(s.Why, s.Category)
-			return
+			c.statusDoc(ev, v, s)
+			return false
 		}
 		ev.Category, ev.Retry, ev.Why = Unknown, RetryNo, defaultWhy[Unknown]
-		return
+		return false
 	}
 	// The body names no code: the HTTP status is the code.
 	ev.Code, ev.Range = StatusCode(status), statusRange(status)
 	if s := c.cat.status(v, status); s != nil {
 		ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = s.Category, s.Retry, true, s.Message, why(s.Why, s.Category)
-		return
+		c.statusDoc(ev, v, s)
+		return false
 	}
 	switch {
 	case status >= 500:
@@ -150,6 +166,38 @@ func (c *Classifier) verdict(ev *Event, v *vendor, status int) {
 		ev.Category, ev.Retry = Unknown, RetryNo
 	}
 	ev.Why = defaultWhy[ev.Category]
+	return false
+}
+
+// statusDoc sets the doc of a status verdict: the status entry's page,
+// else the vendor's error page, else the generic definition's (the HTTP
+// specification) when the status came from there.
+func (c *Classifier) statusDoc(ev *Event, v *vendor, s *Status) {
+	switch {
+	case s.Doc != "":
+		ev.Doc = s.Doc
+	case v.def.Doc == "" && v.statuses[s.Status] != s:
+		ev.Doc = c.cat.generic.def.Doc
+	}
+}
+
+// applyWords lets the generic word rules decide the verdict of an error
+// that no code entry decided, from its code and the body's message (not a
+// catalog's): "insufficient_quota" on a 429 is a quota, not a rate limit;
+// "creating accounts too quickly" on a 400 is a rate limit.
+func applyWords(ev *Event, g *vendor, body []byte) {
+	if len(g.words) == 0 {
+		return
+	}
+	code, msg := strings.ToLower(ev.Code), strings.ToLower(string(body[:min(len(body), maxMessage)]))
+	for _, r := range g.words {
+		for _, w := range r.Words {
+			if strings.Contains(code, w) || strings.Contains(msg, w) {
+				ev.Category, ev.Retry, ev.Why = r.Category, r.Retry, why(r.Why, r.Category)
+				return
+			}
+		}
+	}
 }
 
 // applyHeaders lets the first matching header rule (the vendor's, then the
@@ -162,7 +210,8 @@ func applyHeaders(ev *Event, v, generic *vendor, rec *ingest.Record) {
 		for i := range rules {
 			r := &rules[i]
 			val := rec.Header(r.Name)
-			if val == nil || r.Value != "" && !bytes.EqualFold(val, []byte(r.Value)) ||
+			if val == nil || r.Param == "" && r.Value != "" && !bytes.EqualFold(val, []byte(r.Value)) ||
+				r.Param != "" && !hasParam(val, r.Param, r.Value) ||
 				len(r.IfRetry) > 0 && !contains(r.IfRetry, ev.Retry) ||
 				len(r.IfCategory) > 0 && !contains(r.IfCategory, ev.Category) {
 				continue

@@ -124,6 +124,14 @@ func TestClassify_Precedence(t *testing.T) {
 			"rpc.local", "-32603", "jsonrpc", classify.Server, classify.RetryBackoff, true, true},
 		{"StatusEchoIsNoCode", `{"url":"https://www.googleapis.com/x","status":429,"body":{"error":{"code":429,"message":"m","status":"RESOURCE_EXHAUSTED"}}}`,
 			"www.googleapis.com", "RESOURCE_EXHAUSTED", "", classify.RateLimit, classify.RetryAfter, false, true},
+		{"RateLimitOlderDraft", `{"url":"https://geo.example/x","status":403,"response_headers":{"RateLimit":"limit=10, remaining=0, reset=5"}}`,
+			"geo.example", "http_403", "http_4xx", classify.RateLimit, classify.RetryAfter, true, true},
+		{"RateLimitLeft", `{"url":"https://geo.example/x","status":403,"response_headers":{"RateLimit":"\"default\";r=5;t=30"}}`,
+			"geo.example", "http_403", "http_4xx", classify.Permission, classify.RetryNo, true, true},
+		{"RemainingZeroKeepsQuota", `{"url":"https://llm.example/x","status":429,"body":{"error":{"code":"insufficient_quota","message":"m"}},"response_headers":{"x-ratelimit-remaining":"0","retry-after":"5"}}`,
+			"llm.example", "insufficient_quota", "", classify.Quota, classify.RetryNo, true, true},
+		{"VoucherifyKeyWithoutCode", `{"url":"https://api.voucherify.io/v1/x","status":400,"body":{"key":"invalid_payload","message":"m"}}`,
+			"voucherify", "invalid_payload", "", classify.Validation, classify.RetryNo, true, true},
 		{"NoHost", `{"url":"/x","status":404}`,
 			"unknown", "http_404", "http_4xx", classify.NotFound, classify.RetryNo, true, true},
 	}
@@ -149,17 +157,26 @@ func FuzzClassify(f *testing.F) {
 		data, _ := os.ReadFile(in)
 		for line := range bytes.SplitSeq(data, []byte("\n")) {
 			if rec, err := dec.Decode(line); err == nil {
-				f.Add(rec.Host, rec.Path, rec.Status, string(rec.DecodedBody()))
+				f.Add(rec.Host, rec.Path, rec.Status, string(rec.DecodedBody()), rec.Method, "", false)
 			}
 		}
 	}
-	f.Add("api.piggy.eu", "/", 400, `{"message":"m","code":1e400,"status_code":400}`)
-	f.Add("shop.textalk.se", "/backend/jsonrpc/v1", 200, `[[[[[{"error":{"code":-1.5}}]]]]]`)
+	f.Add("api.piggy.eu", "/", 400, `{"message":"m","code":1e400,"status_code":400}`, "POST", "", false)
+	f.Add("shop.textalk.se", "/backend/jsonrpc/v1", 200, `[[[[[{"error":{"code":-1.5}}]]]]]`, "POST", "", false)
+	for _, sp := range transportSpellings {
+		f.Add("api.example.com", "/v1/x", 0, "", "POST", sp.err, true)
+	}
 	cat := MustLoad(f)
 	cl := classify.NewClassifier(cat)
-	f.Fuzz(func(t *testing.T, host, path string, status int, body string) {
-		rec := &ingest.Record{Host: host, Path: path, Status: status, Body: []byte(body)}
+	f.Fuzz(func(t *testing.T, host, path string, status int, body, method, errMsg string, key bool) {
+		rec := &ingest.Record{Host: host, Path: path, Status: status, Body: []byte(body), Method: method, Error: []byte(errMsg), IdempotencyKey: key}
 		ev := cl.Classify(rec)
+		if status == 0 && len(rec.Error) > 0 {
+			// A call without a response is always an error, of the transport categories.
+			if !ev.Error || ev.HTTPStatus != 0 || ev.Category != classify.Timeout && ev.Category != classify.Network {
+				t.Fatalf("no response %q: got %+v", errMsg, ev)
+			}
+		}
 		if !ev.Error {
 			return
 		}

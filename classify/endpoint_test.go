@@ -1,6 +1,7 @@
 package classify_test
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -54,10 +55,89 @@ func FuzzEndpoint(f *testing.F) {
 	for _, p := range []string{"/api/v1/orders/12345/process", "/v1/vouchers/SUMMER-2026?x=1", "/a/b/c/d/e/f/g/h/i/j", "", "//x//", "/\xff/\x00"} {
 		f.Add("POST", p)
 	}
+	for _, tc := range secretPaths {
+		f.Add("POST", tc.path)
+	}
 	f.Fuzz(func(t *testing.T, method, path string) {
 		e := classify.Endpoint(method, path)
 		if len(e) > 160 || !utf8.ValidString(e) {
 			t.Fatalf("Endpoint(%q, %q)=%q: too long or not UTF-8", method, path, e)
 		}
+		// Placeholders are stable: a template's own segments stay.
+		for _, ph := range []string{"{id}", "{uuid}", "{hex}", "{email}", "{code}", "{token}"} {
+			if got := classify.Endpoint("", "/"+ph); got != "/"+ph {
+				t.Fatalf("Endpoint(%q)=%q, want it unchanged", "/"+ph, got)
+			}
+		}
 	})
+}
+
+// secretPaths hold secrets as real integrations send them in URL paths;
+// the secret part of each must not survive templating.
+var secretPaths = []struct{ path, secret string }{
+	{"/services/T0123ABCD/B0456EFGH/XyZaBcDeFgHiJkLmNoPqRsTu", "XyZaBcDeFgHiJkLmNoPqRsTu"},        // Slack webhook, letters only
+	{"/services/T0123ABCD/B0456EFGH/v8Kq2mR7xTn4Lp9Wz3Ya6Hc1", "v8Kq2mR7xTn4Lp9Wz3Ya6Hc1"},        // Slack webhook, letters and digits
+	{"/services/T0123ABCD/B0456EFGH/qwhvzkpmrtxsldfgbncjwyer", "qwhvzkpmrtxsldfgbncjwyer"},        // lower-case letters only
+	{"/services/T0123ABCD/B0456EFGH/QWHVZKPMRTXSLDFGBNCJWYER", "QWHVZKPMRTXSLDFGBNCJWYER"},        // upper-case letters only
+	{"/api/password/reset/kTfWqPzRbNmXcVyLhGdS", "kTfWqPzRbNmXcVyLhGdS"},                          // reset token
+	{"/v1/invite/accept/mzqxwvkjplrtnbgdhfcs", "mzqxwvkjplrtnbgdhfcs"},                            // invitation token, lower case
+	{"/v1/files/dGhpcyBpcyBhIHNlY3JldCB0b2tlbg", "dGhpcyBpcyBhIHNlY3JldCB0b2tlbg"},                // base64url
+	{"/v1/files/ZXhhbXBsZS1zZWNyZXQ-dmFsdWVfaGVyZQ", "ZXhhbXBsZS1zZWNyZXQ-dmFsdWVfaGVyZQ"},        // base64url with - and _
+	{"/v1/share/QkFTRS1zZWNyZXQ_bGV0dGVycw", "QkFTRS1zZWNyZXQ_bGV0dGVycw"},                        // base64url letters around _
+	{"/auth/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9"},        // JWT
+	{"/hooks/catch/XKQZVWPLMNBRTGHD/", "XKQZVWPLMNBRTGHD"},                                        // webhook key
+	{"/bot/AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"}, // bot token
+	{"/v1/magic-link/yRbvQmHfTzXkWnLpDcGs", "yRbvQmHfTzXkWnLpDcGs"},
+}
+
+// wordPaths are ordinary endpoints: their segments stay as they are.
+var wordPaths = []string{
+	"/api/v1/orders", "/v1/products", "/api/v3/oauth/clients/customer-groups", "/backend/jsonrpc/v1",
+	"/api/v3/oauth/clients/contacts/find-or-create", "/api/v3/oauth/clients/loyalty-transactions",
+	"/api/v3/oauth/clients/promotion-attributes", "/v1/customers/balance_transactions",
+	"/v1/payment_intents", "/v1/checkout/sessions", "/repos/octo/hello/pulls", "/v1/chat/completions",
+	"/api/chat.postMessage", "/v1.0/me/mailFolders", "/services/data/sobjects/Account/describe",
+	"/admin/api/storefront_access_tokens", "/v1/subscriptions/items", "/v2/loyalties/members",
+	"/v1/vouchers/qualification", "/v1/organizations/memberships", "/api/getUserInfo",
+	"/v1/createPaymentIntent", "/management/v1/projects", "/oauth/token", "/v1/webhook_endpoints",
+}
+
+func TestEndpoint_Secrets(t *testing.T) {
+	for _, tc := range secretPaths {
+		got := classify.Endpoint("POST", tc.path)
+		if strings.Contains(got, tc.secret) {
+			t.Errorf("Endpoint(%q)=%q: the secret survives", tc.path, got)
+		}
+		for part := range strings.SplitSeq(tc.secret, ".") {
+			if len(part) >= 10 && strings.Contains(got, part) {
+				t.Errorf("Endpoint(%q)=%q: %q survives", tc.path, got, part)
+			}
+		}
+	}
+	for _, p := range wordPaths {
+		if got, want := classify.Endpoint("GET", p), "GET "+strings.TrimSuffix(p, "/"); got != want {
+			t.Errorf("Endpoint(GET %q)=%q, want it unchanged", p, got)
+		}
+	}
+	// Random strings of letters, as secret generators make them: at
+	// least 99% of 20-letter and longer ones become placeholders.
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, alphabet := range []string{"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"} {
+		for _, n := range []int{20, 24, 32} {
+			kept := 0
+			const tries = 2000
+			for range tries {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = alphabet[r.IntN(len(alphabet))]
+				}
+				if strings.Contains(classify.Endpoint("GET", "/hooks/"+string(b)), string(b)) {
+					kept++
+				}
+			}
+			if kept > tries/100 {
+				t.Errorf("%d-letter secrets from %.26s...: %d of %d kept, want at most 1%%", n, alphabet, kept, tries)
+			}
+		}
+	}
 }

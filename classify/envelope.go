@@ -91,18 +91,23 @@ func (e *envelope) matches(body *fastjson.Value) bool {
 
 // extract returns the code and message an error body carries ("" when
 // absent). A numeric code that only repeats the HTTP status is no code:
-// the next path is tried ({"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}).
+// the next path is tried ({"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}),
+// as is a problem type of "about:blank" (then errors[].code may name it).
 func (e *envelope) extract(body *fastjson.Value, status int) (code string, msg []byte) {
 	for _, p := range e.code {
 		if v := p.eval(body); v != nil {
-			if s, ok := codeString(v); ok && !(v.Type() == fastjson.TypeNumber && s == strconv.Itoa(status)) {
+			s, ok := codeString(v)
+			if !ok || v.Type() == fastjson.TypeNumber && s == strconv.Itoa(status) {
+				continue
+			}
+			if e.def.TrimURI {
+				s = trimURI(s) // "about:blank" is no code: try the next path
+			}
+			if s != "" {
 				code = s
 				break
 			}
 		}
-	}
-	if e.def.TrimURI && code != "" {
-		code = trimURI(code)
 	}
 	if code == "" {
 		code = e.def.DefaultCode

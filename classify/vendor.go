@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,10 +23,13 @@ const GenericID = "generic"
 
 // Vendor is one vendor definition file, classify/vendors/<id>.yaml.
 type Vendor struct {
-	ID        string       `yaml:"id"`
-	Name      string       `yaml:"name"`
-	Source    string       `yaml:"source"` // where entries come from unless they say otherwise
-	Doc       string       `yaml:"doc"`    // the vendor's error documentation page (URL), the default for entries
+	ID     string `yaml:"id"`
+	Name   string `yaml:"name"`
+	Source string `yaml:"source"` // where entries come from unless they say otherwise
+	Doc    string `yaml:"doc"`    // the vendor's error documentation page (URL), the default for entries
+	// Docs lists further hosts the vendor publishes documentation on,
+	// beyond its match hosts (a docs site on another domain).
+	Docs      []string     `yaml:"docs"`
 	Match     Match        `yaml:"match"`
 	Envelopes []Envelope   `yaml:"envelopes"`
 	Ranges    []Range      `yaml:"ranges"`
@@ -32,6 +37,12 @@ type Vendor struct {
 	Codes     []Code       `yaml:"codes"`
 	Headers   []HeaderRule `yaml:"headers"`
 	Sample    *Sample      `yaml:"sample"`
+	// Words decide the verdict of an error whose code no entry lists, from
+	// words in its code or message (generic definition only).
+	Words []WordRule `yaml:"words"`
+	// Transport maps the logged error of a call that got no response to a
+	// transport code (generic definition only).
+	Transport []TransportRule `yaml:"transport"`
 	// Unwrap names body keys that may hold the vendor's own error body as a
 	// JSON string, as SDK wrappers log it (Picqer's PHP client:
 	// {"errorcode":400,"errormessage":"{\"error\":true,...}"}).
@@ -93,13 +104,34 @@ type Code struct {
 
 // HeaderRule changes a verdict when a response header is present.
 type HeaderRule struct {
-	Name       string     `yaml:"name"`        // lower case
-	Value      string     `yaml:"value"`       // empty: any value
+	Name  string `yaml:"name"`  // lower case
+	Value string `yaml:"value"` // empty: any value
+	// Param reads the value as a structured-field list (RFC 9651), as the
+	// IETF RateLimit header sends it (`"default";r=0;t=30`): the rule holds
+	// when a member has this parameter, equal to Value when one is given.
+	Param      string     `yaml:"param"`
 	IfRetry    []Retry    `yaml:"if_retry"`    // only for these verdicts (empty: any)
 	IfCategory []Category `yaml:"if_category"` // only for these categories (empty: any)
 	Category   Category   `yaml:"category"`
 	Retry      Retry      `yaml:"retry"`
 	Why        string     `yaml:"why"`
+}
+
+// WordRule gives a verdict to an error whose code is in no catalog entry
+// when its code or message contains one of the words (case-insensitive).
+type WordRule struct {
+	Words    []string `yaml:"words"`
+	Category Category `yaml:"category"`
+	Retry    Retry    `yaml:"retry"`
+	Why      string   `yaml:"why"`
+}
+
+// TransportRule names the transport code of a call that got no response
+// when its logged error contains one of the spellings (case-insensitive).
+// Rules are tried in order; the code must be one of the definition's codes.
+type TransportRule struct {
+	Code      string   `yaml:"code"`
+	Spellings []string `yaml:"spellings"`
 }
 
 // Sample is a template of the vendor's error response, used by tests and
@@ -176,6 +208,17 @@ func (v *Vendor) validate(base string) *LoadError {
 			return fieldErr(fmt.Sprintf("match.paths[%d]", i), "%q: want a path prefix starting with /", p)
 		}
 	}
+	for i, h := range v.Docs {
+		if h == "" || h != strings.ToLower(h) || strings.ContainsAny(h, "/:*? ") {
+			return fieldErr(fmt.Sprintf("docs[%d]", i), "%q: want a lower-case host", h)
+		}
+	}
+	if err := checkDoc("doc", v.Doc); err != nil {
+		return err
+	}
+	if v.ID != GenericID && (len(v.Words) > 0 || len(v.Transport) > 0) {
+		return fieldErr("words", "words and transport belong to the generic definition only")
+	}
 	if v.ID == GenericID && (len(v.Match.Hosts) > 0 || len(v.Match.Paths) > 0) {
 		return fieldErr("match", "the generic definition matches no host: it serves the unclaimed ones")
 	}
@@ -217,6 +260,9 @@ func (v *Vendor) validate(base string) *LoadError {
 		if err := checkVerdict(f, s.Category, s.Retry, false); err != nil {
 			return err
 		}
+		if err := checkDoc(f+".doc", s.Doc); err != nil {
+			return err
+		}
 	}
 	seenCode := map[string]bool{}
 	for i, c := range v.Codes {
@@ -235,6 +281,27 @@ func (v *Vendor) validate(base string) *LoadError {
 		if err := checkVerdict(f, c.Category, c.Retry, false); err != nil {
 			return err
 		}
+		if err := checkDoc(f+".doc", c.Doc); err != nil {
+			return err
+		}
+	}
+	for i, w := range v.Words {
+		f := fmt.Sprintf("words[%d]", i)
+		if len(w.Words) == 0 || slices.Contains(w.Words, "") {
+			return fieldErr(f+".words", "give non-empty words")
+		}
+		if err := checkVerdict(f, w.Category, w.Retry, false); err != nil {
+			return err
+		}
+	}
+	for i, t := range v.Transport {
+		f := fmt.Sprintf("transport[%d]", i)
+		if !seenCode[t.Code] {
+			return fieldErr(f+".code", "%q is not one of the codes", t.Code)
+		}
+		if slices.Contains(t.Spellings, "") {
+			return fieldErr(f+".spellings", "give non-empty spellings")
+		}
 	}
 	for i, h := range v.Headers {
 		f := fmt.Sprintf("headers[%d]", i)
@@ -246,6 +313,9 @@ func (v *Vendor) validate(base string) *LoadError {
 		}
 		if err := checkVerdict(f, h.Category, h.Retry, true); err != nil {
 			return err
+		}
+		if h.Param != "" && (h.Param != strings.ToLower(h.Param) || strings.ContainsAny(h.Param, ",;= ")) {
+			return fieldErr(f+".param", "%q: want a lower-case parameter name", h.Param)
 		}
 		for j, r := range h.IfRetry {
 			if !r.Valid() {
@@ -272,6 +342,18 @@ func (v *Vendor) validate(base string) *LoadError {
 				return fieldErr("sample.body", "not JSON for codes[%d]: %v", i, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkDoc checks that a doc, when given, is an absolute http(s) URL.
+func checkDoc(field, doc string) *LoadError {
+	if doc == "" {
+		return nil
+	}
+	u, err := url.Parse(doc)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fieldErr(field, "%q: want an http(s) URL", doc)
 	}
 	return nil
 }
