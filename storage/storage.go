@@ -31,6 +31,9 @@ var migrations embed.FS
 // Errors the caller can act on.
 var (
 	ErrNotExist = errors.New("database does not exist")
+	// ErrNoData is a database file that no writer has set up yet (the
+	// daemon is creating it): there is nothing to report.
+	ErrNoData = errors.New("holds no apierr data yet")
 	ErrLocked   = errors.New("database is locked by another process")
 	ErrCorrupt  = errors.New("database file is corrupt or not a database")
 	ErrReadOnly = errors.New("database is read-only")
@@ -148,9 +151,13 @@ func (db *DB) Open() (err error) {
 		if db.opened, err = statID(db.Path); err != nil {
 			return fmt.Errorf("open %s: %w", db.Path, err)
 		}
-		var n int
-		if err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'lifetime_counts'`).Scan(&n); err != nil {
+		var n, tables int
+		if err := db.db.QueryRow(`SELECT COUNT(*) FILTER (WHERE name = 'lifetime_counts'), COUNT(*) FILTER (WHERE name = 'error_counts')
+			FROM sqlite_master`).Scan(&n, &tables); err != nil {
 			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		if tables == 0 {
+			return fmt.Errorf("%s %w", db.Path, ErrNoData)
 		}
 		db.firstRelease = n == 0
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/apierr/apierr/storage"
 	"io"
 	"os"
 	"os/exec"
@@ -45,7 +46,7 @@ func TestRun_DatabaseLocked(t *testing.T) {
 	defer d.kill()
 	waitFor(t, "the first lines", func() bool {
 		_, err := os.Stat(dbPath)
-		return err == nil && readCounts(t, dbPath).requests == 92
+		return err == nil && dbReady(dbPath) && readCounts(t, dbPath).requests == 92
 	})
 
 	// Lock the database from another process.
@@ -153,4 +154,16 @@ func TestOpenFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dbReady reports whether a reader can open the database: the daemon has
+// created its tables.
+func dbReady(path string) bool {
+	db := storage.NewDB(path)
+	db.ReadOnly = true
+	if err := db.Open(); err != nil {
+		return false
+	}
+	db.Close()
+	return true
 }
