@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"time"
 )
 
 // FingerprintSize is how many of a file's first bytes its first head
@@ -53,7 +52,7 @@ type fileReader struct {
 	carry    []byte // bytes read after the last newline
 	skipping bool   // inside a line over the limit
 	skipped  int64  // bytes of that line seen so far
-	checked  time.Time
+	ahead    []byte // while skipping: the last TailSize bytes up to the line's end so far
 
 	// onTruncate, if set, is given the position a truncation discards
 	// and the bytes just before its offset.
@@ -62,11 +61,6 @@ type fileReader struct {
 
 // readRoom is the least a read asks for after the carried partial line.
 const readRoom = 64 << 10
-
-// checkEvery is how stale the check that a followed file still holds what
-// was read may be: a file truncated and rewritten past its old size within
-// this time is taken for the same file.
-const checkEvery = 50 * time.Millisecond
 
 func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fileReader {
 	if maxLine <= 0 {
@@ -94,7 +88,7 @@ func (r *fileReader) newBlock() *[]byte {
 }
 
 func (r *fileReader) recycle(p *[]byte) {
-	if r.blocks != nil {
+	if r.blocks != nil && cap(*p) >= r.block+readRoom {
 		r.blocks.Put(p)
 	}
 }
@@ -138,7 +132,6 @@ func (r *fileReader) resume() error {
 	} else if err := r.loadTail(); err != nil { // a position saved before tail digests
 		return err
 	}
-	r.checked = time.Now()
 	return r.fp.grow(r.src, size)
 }
 
@@ -156,7 +149,7 @@ func (r *fileReader) loadTail() error {
 
 // check compares the followed file with what was read: a file shorter than
 // the offset, or whose bytes before it changed, was truncated (and perhaps
-// written again). The bytes are compared at most every checkEvery.
+// written again). Each read starts with it.
 func (r *fileReader) check() (size int64, err error) {
 	fi, err := r.f.Stat()
 	if err != nil {
@@ -166,10 +159,9 @@ func (r *fileReader) check() (size int64, err error) {
 	if size < r.pos.Offset {
 		return size, errTruncated
 	}
-	if r.pos.Offset == 0 || time.Since(r.checked) < checkEvery {
+	if r.pos.Offset == 0 {
 		return size, nil
 	}
-	r.checked = time.Now()
 	b := make([]byte, len(r.tail))
 	if _, err := readFull(r.src, b, r.pos.Offset-int64(len(b))); err != nil {
 		return size, errTruncated
@@ -202,15 +194,23 @@ func (r *fileReader) reset() {
 }
 
 // consumed keeps the last TailSize bytes that the offset moved past.
-func (r *fileReader) consumed(b []byte) {
+func (r *fileReader) consumed(b []byte) { r.tail = keepLast(r.tail, b) }
+
+// skipping starts skipping a line over the limit, of which b is the start.
+func (r *fileReader) startSkip(b []byte) {
+	r.ahead = keepLast(append(r.ahead[:0], r.tail...), b)
+	r.skipping, r.skipped, r.carry = true, int64(len(b)), nil
+}
+
+// keepLast appends b to tail and keeps the last TailSize bytes.
+func keepLast(tail, b []byte) []byte {
 	if len(b) >= TailSize {
-		r.tail = append(r.tail[:0], b[len(b)-TailSize:]...)
-		return
+		return append(tail[:0], b[len(b)-TailSize:]...)
 	}
-	if over := len(r.tail) + len(b) - TailSize; over > 0 {
-		r.tail = append(r.tail[:0], r.tail[over:]...)
+	if over := len(tail) + len(b) - TailSize; over > 0 {
+		tail = append(tail[:0], tail[over:]...)
 	}
-	r.tail = append(r.tail, b...)
+	return append(tail, b...)
 }
 
 // advance moves the offset to end and refreshes the fingerprint.
@@ -227,23 +227,39 @@ func (r *fileReader) advance(end int64) {
 // in chunks. It returns the number of bytes consumed.
 func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 	var total int64
+	avail := int64(-1) // bytes known to be there to read; -1: unknown
 	if r.f != nil {
-		if _, err := r.check(); errors.Is(err, errTruncated) {
+		size, err := r.check()
+		if errors.Is(err, errTruncated) {
 			r.reset()
 			if !emit(Chunk{Pos: r.pos, Reset: true}) {
 				return 0, nil
 			}
 		} else if err != nil {
 			return 0, err
+		} else if size == r.pos.Offset+int64(len(r.carry))+r.skipped {
+			return 0, nil // nothing new: no block needed
+		} else {
+			avail = size - r.pos.Offset - int64(len(r.carry)) - r.skipped
 		}
 	}
 	for {
 		if len(r.carry) > r.maxLine {
 			// The partial line is already over the limit: skip the rest.
-			r.consumed(r.carry)
-			r.skipping, r.skipped, r.carry = true, int64(len(r.carry)), nil
+			r.startSkip(r.carry)
 		}
-		bp := r.newBlock() // the carry is at most maxLine < block: room remains
+		// The carry is at most maxLine < block: room remains. A small
+		// read (a few new lines) takes a buffer of its size, so that many
+		// files starting at once do not take a block each.
+		var bp *[]byte
+		pool := r.blocks
+		if avail >= 0 && int64(len(r.carry))+avail < int64(r.block)/4 {
+			b := make([]byte, len(r.carry)+int(avail)+readRoom/16)
+			bp, pool = &b, nil
+		} else {
+			bp = r.newBlock()
+		}
+		avail = -1 // after the first read, read blocks
 		buf := *bp
 		n0 := copy(buf, r.carry)
 		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
@@ -262,13 +278,13 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			// Inside a line over the limit: look for its end only.
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
-				r.consumed(data)
+				r.ahead = keepLast(r.ahead, data)
 				r.skipped += int64(len(data))
 				r.carry = nil
 				r.recycle(bp)
 				continue
 			}
-			r.consumed(data[:i+1])
+			r.tail = keepLast(append(r.tail[:0], r.ahead...), data[:i+1])
 			end := r.pos.Offset + r.skipped + int64(i) + 1
 			total += end - r.pos.Offset
 			r.skipping, r.skipped = false, 0
@@ -285,8 +301,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		if last < 0 {
 			if len(data) > r.maxLine {
 				// One line fills the block with no end in sight.
-				r.consumed(data)
-				r.skipping, r.skipped, r.carry = true, int64(len(data)), nil
+				r.startSkip(data)
 				r.recycle(bp)
 				continue
 			}
@@ -301,7 +316,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		total += int64(last + 1)
 		r.advance(r.pos.Offset + int64(last+1))
 		r.carry = append(r.carry[:0], data[last+1:]...)
-		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks, block: bp}) {
+		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: pool, block: bp}) {
 			return total, nil
 		}
 	}

@@ -214,7 +214,7 @@ type found struct {
 
 // list expands the inputs' globs, in input order: a file matched by
 // several inputs belongs to the first.
-func (t *Tailer) list() []found {
+func (t *Tailer) list() ([]found, error) {
 	seen := map[FileKey]bool{}
 	var list []found
 	add := func(p string, input int, literal bool) {
@@ -246,7 +246,10 @@ func (t *Tailer) list() []found {
 	}
 	for i := 0; i <= len(t.Inputs); i++ {
 		for _, g := range t.globsOf(i) {
-			m, err := filepath.Glob(g)
+			m, err := glob(g)
+			if isFDLimit(err) {
+				return nil, err
+			}
 			if err != nil {
 				t.Logger.Warn("bad glob", "glob", g, "err", err)
 				continue
@@ -256,14 +259,50 @@ func (t *Tailer) list() []found {
 			}
 		}
 	}
-	return list
+	return list, nil
+}
+
+// glob is filepath.Glob, except that failing to read the directory for
+// lack of descriptors is an error, not an empty match: the files are not
+// gone.
+func glob(pattern string) ([]string, error) {
+	dir, pat := filepath.Split(pattern)
+	if hasMeta(dir) || !hasMeta(pat) {
+		return filepath.Glob(pattern)
+	}
+	if _, err := filepath.Match(pat, ""); err != nil {
+		return nil, err
+	}
+	d := dir
+	if d == "" {
+		d = "."
+	}
+	entries, err := os.ReadDir(d)
+	if isFDLimit(err) {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if ok, _ := filepath.Match(pat, e.Name()); ok {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+func isFDLimit(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // scan starts a reader for every file that needs one. Known files are
 // looked at first, so that truncations are seen before new files are
 // matched against truncated ones.
 func (t *Tailer) scan(ctx context.Context) {
-	list := t.list()
+	list, err := t.list()
+	if err != nil {
+		t.setProblem(err, -1)
+		return
+	}
 	t.matched.Store(int64(len(list)))
 	if t.watch != nil {
 		// New files are seen as they appear in the directories of the
@@ -308,19 +347,30 @@ func (t *Tailer) scan(ctx context.Context) {
 			openErr = err
 		}
 	}
+	t.setProblem(openErr, waiting)
+}
+
+// setProblem records the scan's failure to open files (nil: none) and
+// logs it, at most once a minute. waiting < 0: the scan could not list
+// the directories.
+func (t *Tailer) setProblem(err error, waiting int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if openErr == nil {
+	if err == nil {
 		if t.problem != nil {
 			t.Logger.Info("every input file is open again")
 		}
 		t.problem = nil
 		return
 	}
-	t.problem = fmt.Errorf("%d input files cannot be opened, retried every scan: %w", waiting, openErr)
+	if waiting < 0 {
+		t.problem = fmt.Errorf("cannot list input directories, retried every scan: %w", err)
+	} else {
+		t.problem = fmt.Errorf("%d input files cannot be opened, retried every scan: %w", waiting, err)
+	}
 	if time.Since(t.warned) >= time.Minute {
 		t.warned = time.Now()
-		t.Logger.Error("input files cannot be opened", "files", waiting, "err", openErr)
+		t.Logger.Error("input files not read for now", "err", t.problem)
 	}
 }
 
@@ -363,7 +413,7 @@ func (t *Tailer) consider(ctx context.Context, f found) error {
 
 	file, err := os.Open(f.path)
 	if err != nil {
-		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		if isFDLimit(err) {
 			return err
 		}
 		t.Logger.Warn("cannot open input", "file", f.path, "err", err)
