@@ -200,9 +200,19 @@ func (t *Tailer) considerCompressed(ctx context.Context, f found, file *os.File,
 	if st != nil {
 		start = st.pos
 	} else {
+		t.mu.Lock()
+		p := t.pending[f.key]
+		t.mu.Unlock()
+		if p != nil && p.size == size && time.Since(p.since) < t.RotateWait {
+			file.Close() // held: looked at again after RotateWait
+			return
+		}
 		off, b, ok, held := t.compressedCopy(f, file, k)
 		if held {
 			file.Close()
+			t.mu.Lock()
+			t.pending[f.key] = &pendingCopy{size: size, since: time.Now()}
+			t.mu.Unlock()
 			return
 		}
 		if !ok {
@@ -329,32 +339,33 @@ func (t *Tailer) compressedCopy(f found, file *os.File, k kind) (off int64, tail
 }
 
 // verifyStream reads a decompressed stream up to off and checks its first
-// bytes and the bytes before off against fp, leaving the stream at off.
+// bytes (every head length) and the bytes before off against fp, leaving
+// the stream at off. A stream that differs early stops early.
 func verifyStream(s *streamAt, fp fingerprint, off int64) (bool, []byte) {
 	if len(fp.heads) == 0 || !fp.hasTail || int64(fp.l0) > off {
 		return false, nil
 	}
-	h := make([]byte, fp.l0)
-	if _, err := readFull(s, h, 0); err != nil || sum(h) != fp.heads[0] {
-		return false, nil
+	var h []byte
+	for i := range fp.heads {
+		n := fp.headLen(i)
+		if int64(n) > off {
+			break
+		}
+		h = append(h, make([]byte, n-len(h))...)
+		if _, err := readFull(s, h[s.off:], s.off); err != nil || sum(h) != fp.heads[i] {
+			return false, nil
+		}
 	}
 	start := off - int64(fp.tailLen)
-	if start < int64(fp.l0) {
-		// The tail region overlaps the first bytes, already read.
-		return verifyFromStart(s, fp, off, h)
+	if start >= int64(len(h)) {
+		ok, b, err := fp.tailMatches(s, off)
+		return err == nil && ok, b
 	}
-	ok, b, err := fp.tailMatches(s, off)
-	return err == nil && ok, b
-}
-
-// verifyFromStart handles a short offset whose tail region overlaps the
-// first bytes: both are within the bytes up to off.
-func verifyFromStart(s *streamAt, fp fingerprint, off int64, head []byte) (bool, []byte) {
-	rest := make([]byte, off-int64(len(head)))
-	if _, err := readFull(s, rest, int64(len(head))); err != nil {
+	// The region before off overlaps the first bytes, already read.
+	all := append(h, make([]byte, off-int64(len(h)))...)
+	if _, err := readFull(s, all[len(h):], int64(len(h))); err != nil {
 		return false, nil
 	}
-	all := append(head, rest...)
-	b := all[off-int64(fp.tailLen):]
+	b := all[start:]
 	return sum(b) == fp.tail, append([]byte(nil), b...)
 }

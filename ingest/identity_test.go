@@ -63,22 +63,33 @@ func (c *collector) count(line string) int {
 // tailer has decided about it and read it to its end.
 func (c *collector) waitPos(tb testing.TB, path string) {
 	tb.Helper()
+	c.waitOffset(tb, path, -1)
+}
+
+// waitOffset waits until the file at path has a position at off (-1: its
+// size).
+func (c *collector) waitOffset(tb testing.TB, path string, off int64) {
+	tb.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		fi, err := os.Stat(path)
 		if err != nil {
 			tb.Fatal(err)
 		}
+		want := off
+		if want < 0 {
+			want = fi.Size()
+		}
 		c.mu.Lock()
 		p, ok := c.pos[keyOf(fi)]
 		c.mu.Unlock()
-		if ok && p.Offset == fi.Size() {
+		if ok && p.Offset == want {
 			return
 		}
 		select {
 		case <-c.changed:
 		case <-deadline:
-			tb.Fatalf("%s: position %d (known %v), want its size %d", path, p.Offset, ok, fi.Size())
+			tb.Fatalf("%s: position %d (known %v), want %d", path, p.Offset, ok, want)
 		}
 	}
 }
@@ -327,7 +338,8 @@ func TestTailer_CompressedRotationFollowing(t *testing.T) {
 	data, _ := os.ReadFile(rotated)
 	writeGzip(t, rotated+".gz", strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"))
 	os.Remove(rotated)
-	// A line after the compression shows that scans went on.
+	// The compressed copy is recognized, at the end of the original.
+	c.waitOffset(t, rotated+".gz", int64(len(data)))
 	appendLines(t, path, "sentinel")
 	want = append(want, "sentinel")
 	c.waitLines(t, len(want))
@@ -378,4 +390,43 @@ func TestTailer_Inputs(t *testing.T) {
 	if inputs["a.log"] != 1 || inputs["b.log"] != 0 || inputs["lines"] != 20 {
 		t.Fatalf("got %v, want a.log from input 1, b.log from input 0, 20 lines", inputs)
 	}
+}
+
+// TestTailer_SameBeginningDifferentEnd: a file that repeats the first tens
+// of kilobytes of a file read before but differs before that file's offset
+// is not its copy: it is read whole, whether it took the old file's inode
+// (deleted first) or the old file only left the glob.
+func TestTailer_SameBeginningDifferentEnd(t *testing.T) {
+	for _, gone := range []string{"Deleted", "Moved"} {
+		t.Run(gone, func(t *testing.T) {
+			dir := t.TempDir()
+			a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+			appendLines(t, a, withHeader(sortedLines("x", 0, 200))...)
+			_, positions := onePass(t, nil, filepath.Join(dir, "*.log"))
+			if gone == "Deleted" {
+				os.Remove(a)
+			} else {
+				os.Rename(a, filepath.Join(dir, "a.old"))
+			}
+			lines := append(withHeader(sortedLines("x", 0, 195)), sortedLines("other", 0, 50)...)
+			appendLines(t, b, lines...)
+			c, _ := onePass(t, positions, filepath.Join(dir, "*.log"))
+			c.exactlyOnce(t, lines)
+		})
+	}
+}
+
+// TestTailer_MovedWhileStopped: a file moved while the tailer is stopped
+// (to another filesystem: a copy under a new inode, the original gone) is
+// read from where it stood.
+func TestTailer_MovedWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.log")
+	appendLines(t, a, withHeader(sortedLines("x", 0, 200))...)
+	_, positions := onePass(t, nil, filepath.Join(dir, "*.log"))
+	appendLines(t, a, sortedLines("late", 0, 20)...)
+	copyFile(t, a, filepath.Join(dir, "moved.log"), 0)
+	os.Remove(a)
+	c, _ := onePass(t, positions, filepath.Join(dir, "*.log"))
+	c.exactlyOnce(t, sortedLines("late", 0, 20))
 }
