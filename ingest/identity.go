@@ -155,6 +155,9 @@ func livePrefix(c *content, st *fileState, p *pendingCopy) bool {
 	if ofi.Size() < st.pos.Offset {
 		return true // truncated: wait until its reader retires it
 	}
+	if ok, _, err := fp.tailMatches(of, st.pos.Offset); err != nil || (fp.hasTail && !ok) {
+		return true // truncated and written again: the same
+	}
 	m := min(c.size, ofi.Size())
 	w := min(m, TailSize)
 	a, b := make([]byte, w), make([]byte, w)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // FingerprintSize is how many of a file's first bytes its first head
@@ -49,10 +50,12 @@ type fileReader struct {
 	tail     []byte // the bytes just before pos.Offset, up to TailSize
 	maxLine  int
 	block    int
-	carry    []byte // bytes read after the last newline
-	skipping bool   // inside a line over the limit
-	skipped  int64  // bytes of that line seen so far
-	ahead    []byte // while skipping: the last TailSize bytes up to the line's end so far
+	carry    []byte   // bytes read after the last newline
+	skipping bool     // inside a line over the limit
+	skipped  int64    // bytes of that line seen so far
+	ahead    []byte   // while skipping: the last TailSize bytes up to the line's end so far
+	pollOnly bool     // this read follows a poll, not a change notification
+	memo     statMemo // the file as of the last check of its content
 
 	// onTruncate, if set, is given the position a truncation discards
 	// and the bytes just before its offset.
@@ -162,6 +165,14 @@ func (r *fileReader) check() (size int64, err error) {
 	if r.pos.Offset == 0 {
 		return size, nil
 	}
+	// A poll of a file whose size and modification time are those of the
+	// last check does not read it again (timestamps are coarse, so a
+	// change signalled by inotify always does).
+	st := statMemo{size, fi.ModTime(), r.pos.Offset}
+	if r.pollOnly && st == r.memo {
+		return size, nil
+	}
+	r.memo = st
 	b := make([]byte, len(r.tail))
 	if _, err := readFull(r.src, b, r.pos.Offset-int64(len(b))); err != nil {
 		return size, errTruncated
@@ -173,6 +184,12 @@ func (r *fileReader) check() (size int64, err error) {
 		return size, errTruncated
 	}
 	return size, nil
+}
+
+type statMemo struct {
+	size int64
+	mod  time.Time
+	off  int64
 }
 
 // reset starts the file over after a truncation.

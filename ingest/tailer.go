@@ -20,6 +20,10 @@ import (
 // and its reading there.
 const PollInterval = 50 * time.Millisecond
 
+// maxPoll is the longest delay between polls of a followed file that has
+// not changed for a while.
+const maxPoll = time.Second
+
 // Tailer reads log files and sends their complete lines, in chunks, to C.
 //
 // A file that exists is known by device and inode, not by name. A file
@@ -40,6 +44,10 @@ type Tailer struct {
 	Files  []string   // input 0: literal paths
 	Inputs [][]string // inputs 1, 2, ...: their globs
 	Follow bool       // false: read each file to its end once, then stop
+	// Poll, if set, follows files by polling every PollInterval instead of
+	// inotify (which is used where it works): for filesystems that send
+	// no change notifications, such as NFS.
+	Poll bool
 	// MaxLine is the longest line in bytes; longer lines are skipped and
 	// counted (Chunk.TooLong) without being held in memory.
 	MaxLine    int
@@ -115,7 +123,7 @@ func NewTailer(positions []Position) *Tailer {
 func (t *Tailer) Run(ctx context.Context) error {
 	defer close(t.C)
 	var scanNow chan struct{}
-	if t.Follow {
+	if t.Follow && !t.Poll {
 		w, err := newWatcher(t.matches)
 		if err != nil {
 			t.Logger.Warn("inotify unavailable: polling files", "err", err)
@@ -130,7 +138,14 @@ func (t *Tailer) Run(ctx context.Context) error {
 		t.wg.Wait()
 		return nil
 	}
-	tick := time.NewTicker(t.Scan)
+	// With inotify, a scan follows every change under a glob; the periodic
+	// scan is a safety net (lost events, filesystems that send none), run
+	// less often to keep an idle daemon idle.
+	every := t.Scan
+	if t.watch != nil {
+		every *= 3
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	// A change under a glob scans at once, but at most every PollInterval:
 	// a file being written (a compression in progress) does not keep the
@@ -307,8 +322,12 @@ func (t *Tailer) scan(ctx context.Context) {
 	if t.watch != nil {
 		// New files are seen as they appear in the directories of the
 		// files and of the globs.
+		last := ""
 		for _, f := range list {
-			t.watch.watchDir(f.path)
+			if d := filepath.Dir(f.path); d != last {
+				t.watch.watchDir(f.path)
+				last = d
+			}
 		}
 		for i := 0; i <= len(t.Inputs); i++ {
 			for _, g := range t.globsOf(i) {
@@ -537,10 +556,14 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, 
 		t.mu.Lock()
 		wakeCh := st.wake
 		t.mu.Unlock()
+		// Polling backs off from PollInterval to maxPoll while the file
+		// does not change, so that many idle files cost little.
+		var poll *time.Timer
+		pollEvery := PollInterval
 		if t.watch.subscribe(r.pos.Path, wakeCh) {
 			defer t.watch.unsubscribe(r.pos.Path, wakeCh)
 		} else {
-			poll := time.NewTicker(PollInterval)
+			poll = time.NewTimer(pollEvery)
 			defer poll.Stop()
 			tick = poll.C
 		}
@@ -562,13 +585,23 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, 
 			if n > 0 {
 				idleTimer.Reset(t.Idle)
 			}
+			if poll != nil {
+				if n > 0 {
+					pollEvery = PollInterval
+				} else {
+					pollEvery = min(2*pollEvery, maxPoll)
+				}
+				poll.Reset(pollEvery)
+			}
 			select {
 			case <-ctx.Done():
 				return false
 			case <-idleTimer.C:
 				return true
 			case <-wakeCh:
+				r.pollOnly = false
 			case <-tick:
+				r.pollOnly = true
 			}
 		}
 	}
