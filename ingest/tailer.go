@@ -3,12 +3,10 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,10 +17,6 @@ import (
 // inotify is not available: the floor of the delay between a line's write
 // and its reading there.
 const PollInterval = 50 * time.Millisecond
-
-// maxPoll is the longest delay between polls of a followed file that has
-// not changed for a while.
-const maxPoll = time.Second
 
 // Tailer reads log files and sends their complete lines, in chunks, to C.
 //
@@ -111,7 +105,7 @@ func NewTailer(positions []Position) *Tailer {
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
 		if p.PrevOffset > 0 && len(p.PrevFingerprint) > 0 {
-			t.ghosts = append(t.ghosts, ghost{pos: Position{Path: p.Path, Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint}})
+			t.ghosts = append(t.ghosts, ghost{pos: Position{Key: p.Key, Path: p.Path, Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint}})
 		}
 	}
 	return t
@@ -196,119 +190,6 @@ func (t *Tailer) Problem() error {
 	return t.problem
 }
 
-// matches reports whether path is one an input names (for the watcher).
-func (t *Tailer) matches(path string) bool {
-	for i := 0; i <= len(t.Inputs); i++ {
-		for _, g := range t.globsOf(i) {
-			if ok, _ := filepath.Match(g, path); ok {
-				return true
-			}
-		}
-	}
-	for _, f := range t.Files {
-		if filepath.Clean(f) == filepath.Clean(path) {
-			return true
-		}
-	}
-	return false
-}
-
-func (t *Tailer) globsOf(input int) []string {
-	if input == 0 {
-		return t.Globs
-	}
-	return t.Inputs[input-1]
-}
-
-type found struct {
-	path  string
-	fi    os.FileInfo
-	key   FileKey
-	input int
-}
-
-// list expands the inputs' globs, in input order: a file matched by
-// several inputs belongs to the first.
-func (t *Tailer) list() ([]found, error) {
-	seen := map[FileKey]bool{}
-	var list []found
-	add := func(p string, input int, literal bool) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			if literal {
-				t.Logger.Warn("cannot read input", "file", p, "err", err)
-			}
-			return
-		}
-		if !fi.Mode().IsRegular() {
-			return
-		}
-		if t.Exclude != nil {
-			abs, err := filepath.Abs(p)
-			if err == nil && t.Exclude(abs) {
-				return
-			}
-		}
-		k := keyOf(fi)
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		list = append(list, found{p, fi, k, input})
-	}
-	for _, p := range t.Files {
-		add(p, 0, true)
-	}
-	for i := 0; i <= len(t.Inputs); i++ {
-		for _, g := range t.globsOf(i) {
-			m, err := glob(g)
-			if isFDLimit(err) {
-				return nil, err
-			}
-			if err != nil {
-				t.Logger.Warn("bad glob", "glob", g, "err", err)
-				continue
-			}
-			for _, p := range m {
-				add(p, i, false)
-			}
-		}
-	}
-	return list, nil
-}
-
-// glob is filepath.Glob, except that failing to read the directory for
-// lack of descriptors is an error, not an empty match: the files are not
-// gone.
-func glob(pattern string) ([]string, error) {
-	dir, pat := filepath.Split(pattern)
-	if hasMeta(dir) || !hasMeta(pat) {
-		return filepath.Glob(pattern)
-	}
-	if _, err := filepath.Match(pat, ""); err != nil {
-		return nil, err
-	}
-	d := dir
-	if d == "" {
-		d = "."
-	}
-	entries, err := os.ReadDir(d)
-	if isFDLimit(err) {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if ok, _ := filepath.Match(pat, e.Name()); ok {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	return out, nil
-}
-
-func isFDLimit(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
-
 // scan starts a reader for every file that needs one. Known files are
 // looked at first, so that truncations are seen before new files are
 // matched against truncated ones.
@@ -367,41 +248,6 @@ func (t *Tailer) scan(ctx context.Context) {
 		}
 	}
 	t.setProblem(openErr, waiting)
-}
-
-// setProblem records the scan's failure to open files (nil: none) and
-// logs it, at most once a minute. waiting < 0: the scan could not list
-// the directories.
-func (t *Tailer) setProblem(err error, waiting int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err == nil {
-		if t.problem != nil {
-			t.Logger.Info("every input file is open again")
-		}
-		t.problem = nil
-		return
-	}
-	if waiting < 0 {
-		t.problem = fmt.Errorf("cannot list input directories, retried every scan: %w", err)
-	} else {
-		t.problem = fmt.Errorf("%d input files cannot be opened, retried every scan: %w", waiting, err)
-	}
-	if time.Since(t.warned) >= time.Minute {
-		t.warned = time.Now()
-		t.Logger.Error("input files not read for now", "err", t.problem)
-	}
-}
-
-func hasMeta(path string) bool { return strings.ContainsAny(path, `*?[\\`) }
-
-func containsKey(list []found, k FileKey) bool {
-	for _, f := range list {
-		if f.key == k {
-			return true
-		}
-	}
-	return false
 }
 
 // consider starts reading a found file unless it is being read already or
@@ -469,9 +315,7 @@ func (t *Tailer) consider(ctx context.Context, f found) error {
 		r.pos = st.pos
 		r.fp.grow(file, size)
 		r.tail = tail
-		if off > 0 {
-			r.fp.setTail(tail)
-		}
+		r.fp.setTail(tail)
 		r.pos.Fingerprint = r.fp.encode()
 		announce = true // a new file's position is committed even before it has lines
 	} else {
@@ -520,123 +364,6 @@ func (t *Tailer) retire(p Position, tail []byte) {
 	t.ghosts = append(t.ghosts, ghost{pos: p, tail: append([]byte(nil), tail...)})
 	if len(t.ghosts) > 64 {
 		t.ghosts = t.ghosts[1:]
-	}
-}
-
-// send delivers a chunk unless ctx is done.
-func (t *Tailer) send(ctx context.Context, c Chunk) bool {
-	select {
-	case t.C <- c:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// read reads one file: to its end, then (with Follow) as it grows, until
-// ctx is done, the file is rotated away and drained, or it idles. It
-// reports whether it stopped for idleness.
-func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, announce bool) (idle bool) {
-	log := t.Logger.With("file", r.pos.Path)
-	emit := func(c Chunk) bool {
-		c.Input = st.input
-		if !t.send(ctx, c) {
-			return false
-		}
-		t.mu.Lock() // identify needs the live position
-		st.pos = c.Pos
-		t.mu.Unlock()
-		return true
-	}
-	if (reset || announce) && !emit(Chunk{Pos: r.pos, Reset: reset}) {
-		return false
-	}
-	var tick <-chan time.Time
-	if t.Follow {
-		t.mu.Lock()
-		wakeCh := st.wake
-		t.mu.Unlock()
-		// Polling backs off from PollInterval to maxPoll while the file
-		// does not change, so that many idle files cost little.
-		var poll *time.Timer
-		pollEvery := PollInterval
-		if t.watch.subscribe(r.pos.Path, wakeCh) {
-			defer t.watch.unsubscribe(r.pos.Path, wakeCh)
-		} else {
-			poll = time.NewTimer(pollEvery)
-			defer poll.Stop()
-			tick = poll.C
-		}
-		idleTimer := time.NewTimer(t.Idle)
-		defer idleTimer.Stop()
-		for {
-			n, err := r.readToEOF(emit)
-			if err != nil {
-				log.Warn("read input", "err", err)
-				return false
-			}
-			if ctx.Err() != nil {
-				return false
-			}
-			if !t.samePath(r) {
-				t.drain(ctx, r, emit)
-				return false
-			}
-			if n > 0 {
-				idleTimer.Reset(t.Idle)
-			}
-			if poll != nil {
-				if n > 0 {
-					pollEvery = PollInterval
-				} else {
-					pollEvery = min(2*pollEvery, maxPoll)
-				}
-				poll.Reset(pollEvery)
-			}
-			select {
-			case <-ctx.Done():
-				return false
-			case <-idleTimer.C:
-				return true
-			case <-wakeCh:
-				r.pollOnly = false
-			case <-tick:
-				r.pollOnly = true
-			}
-		}
-	}
-	if _, err := r.readToEOF(emit); err != nil {
-		log.Warn("read input", "err", err)
-	}
-	return false
-}
-
-// samePath reports whether the reader's path still names its file.
-func (t *Tailer) samePath(r *fileReader) bool {
-	fi, err := os.Stat(r.pos.Path)
-	return err == nil && keyOf(fi) == r.pos.Key
-}
-
-// drain reads a file that was renamed or deleted through its descriptor,
-// until it stops growing for RotateWait: a writer that has not reopened
-// its log yet still appends to it.
-func (t *Tailer) drain(ctx context.Context, r *fileReader, emit func(Chunk) bool) {
-	poll := max(t.RotateWait/10, 10*time.Millisecond)
-	quiet := time.Duration(0)
-	for quiet < t.RotateWait {
-		n, err := r.readToEOF(emit)
-		if err != nil || ctx.Err() != nil {
-			return
-		}
-		if n > 0 {
-			quiet = 0
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(poll):
-			quiet += poll
-		}
 	}
 }
 
