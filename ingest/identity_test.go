@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -462,4 +463,20 @@ func TestTailer_MovedWhileStopped(t *testing.T) {
 	os.Remove(a)
 	c, _ := onePass(t, positions, filepath.Join(dir, "*.log"))
 	c.exactlyOnce(t, sortedLines("late", 0, 20))
+}
+
+// TestTailer_ResumeOldFingerprint: a position saved before tail digests
+// (a digest of the first 256 bytes only) still resumes where it stood.
+func TestTailer_ResumeOldFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	appendLines(t, path, withHeader(sortedLines("a", 0, 100))...)
+	data, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	d := sha256.Sum256(data[:256])
+	old := append([]byte{1, 0}, d[:16]...) // 256, big-endian, then the digest
+	pos := ingest.Position{Key: keyOf(fi), Path: path, Offset: int64(len(data)), Fingerprint: old}
+	appendLines(t, path, sortedLines("b", 0, 10)...)
+	c, _ := onePass(t, []ingest.Position{pos}, path)
+	c.exactlyOnce(t, sortedLines("b", 0, 10))
 }
