@@ -59,6 +59,9 @@ func (t *Tailer) list() ([]found, error) {
 		}
 		if t.Exclude != nil {
 			abs, err := filepath.Abs(p)
+			if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
+				abs = real
+			}
 			if err == nil && t.Exclude(abs) {
 				return
 			}

@@ -51,7 +51,7 @@ type Tailer struct {
 	Logger     *slog.Logger
 	// Exclude, if set, keeps paths out whatever the globs say (the
 	// daemon's own database, WAL, lock and summary files). It is given
-	// the absolute path.
+	// the absolute path with symbolic links resolved.
 	Exclude func(path string) bool
 
 	// C receives the chunks. Run creates nothing else that sends on it and
