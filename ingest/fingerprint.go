@@ -9,7 +9,7 @@ import (
 
 // A fingerprint identifies a file's content without holding it (log lines
 // carry tokens and personal data): SHA-256 digests, cut to 16 bytes, of
-//   - the region just before the read offset (up to TailSize bytes), and
+//   - the region just before the read offset (up to tailSize bytes), and
 //   - the file's first bytes at growing lengths: min(size, FingerprintSize),
 //     then 512, 1 KiB, ... up to maxHead bytes, as far as the file reached.
 //
@@ -35,8 +35,8 @@ const (
 	maxHead  = 1 << 20
 )
 
-// TailSize is how many bytes before the offset a fingerprint covers.
-const TailSize = 4096
+// tailSize is how many bytes before the offset a fingerprint covers.
+const tailSize = 4096
 
 type digest [fpDigest]byte
 

@@ -117,7 +117,7 @@ func continues(c *content, pos Position, tail []byte, p *pendingCopy, stable boo
 	}
 	// Finished, and shorter than the original's offset.
 	last := func() []byte {
-		b := make([]byte, min(c.size, TailSize))
+		b := make([]byte, min(c.size, tailSize))
 		readFull(c.src, b, c.size-int64(len(b)))
 		return b
 	}
@@ -159,7 +159,7 @@ func livePrefix(c *content, st *fileState, p *pendingCopy) bool {
 		return true // truncated and written again: the same
 	}
 	m := min(c.size, ofi.Size())
-	w := min(m, TailSize)
+	w := min(m, tailSize)
 	a, b := make([]byte, w), make([]byte, w)
 	if _, err := readFull(c.src, a, m-w); err != nil {
 		return false

@@ -47,13 +47,13 @@ type fileReader struct {
 	src      io.ReaderAt
 	pos      Position
 	fp       fingerprint
-	tail     []byte // the bytes just before pos.Offset, up to TailSize
+	tail     []byte // the bytes just before pos.Offset, up to tailSize
 	maxLine  int
 	block    int
 	carry    []byte   // bytes read after the last newline
 	skipping bool     // inside a line over the limit
 	skipped  int64    // bytes of that line seen so far
-	ahead    []byte   // while skipping: the last TailSize bytes up to the line's end so far
+	ahead    []byte   // while skipping: the last tailSize bytes up to the line's end so far
 	pollOnly bool     // this read follows a poll, not a change notification
 	memo     statMemo // the file as of the last check of its content
 
@@ -140,7 +140,7 @@ func (r *fileReader) resume() error {
 
 // loadTail reads the bytes just before the offset from the file.
 func (r *fileReader) loadTail() error {
-	n := min(r.pos.Offset, TailSize)
+	n := min(r.pos.Offset, tailSize)
 	b := make([]byte, n)
 	if _, err := readFull(r.src, b, r.pos.Offset-n); err != nil {
 		return err
@@ -210,7 +210,7 @@ func (r *fileReader) reset() {
 	r.carry, r.skipping, r.skipped = nil, false, 0
 }
 
-// consumed keeps the last TailSize bytes that the offset moved past.
+// consumed keeps the last tailSize bytes that the offset moved past.
 func (r *fileReader) consumed(b []byte) { r.tail = keepLast(r.tail, b) }
 
 // skipping starts skipping a line over the limit, of which b is the start.
@@ -219,12 +219,12 @@ func (r *fileReader) startSkip(b []byte) {
 	r.skipping, r.skipped, r.carry = true, int64(len(b)), nil
 }
 
-// keepLast appends b to tail and keeps the last TailSize bytes.
+// keepLast appends b to tail and keeps the last tailSize bytes.
 func keepLast(tail, b []byte) []byte {
-	if len(b) >= TailSize {
-		return append(tail[:0], b[len(b)-TailSize:]...)
+	if len(b) >= tailSize {
+		return append(tail[:0], b[len(b)-tailSize:]...)
 	}
-	if over := len(tail) + len(b) - TailSize; over > 0 {
+	if over := len(tail) + len(b) - tailSize; over > 0 {
 		tail = append(tail[:0], tail[over:]...)
 	}
 	return append(tail, b...)
