@@ -110,28 +110,3 @@ func Reason(err error) string {
 	}
 	return ""
 }
-
-// FileKey identifies a file by device and inode, whatever its name.
-type FileKey struct {
-	Dev, Ino uint64
-}
-
-// Position is how far an input file has been read: the offset just past
-// the last line whose counts are committed. Fingerprint is a digest of the
-// file's first bytes (up to FingerprintSize; never the bytes themselves,
-// which may hold tokens), to tell a file whose inode was
-// reused, or that was truncated and rewritten, from the one read before,
-// and to find the rotated copy of a file truncated in place.
-//
-// PrevOffset and PrevFingerprint keep, across restarts, where the file
-// stood before its last truncation: its rotated copy starts with those
-// bytes and continues from that offset.
-type Position struct {
-	Key         FileKey
-	Path        string
-	Offset      int64
-	Fingerprint []byte
-
-	PrevOffset      int64
-	PrevFingerprint []byte
-}

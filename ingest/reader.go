@@ -6,20 +6,19 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
-// FingerprintSize is how many of a file's first bytes identify its content.
+// FingerprintSize is how many of a file's first bytes its first head
+// digest covers (see fingerprint.go).
 const FingerprintSize = 256
-
-// minFingerprint is the shortest fingerprint trusted to match a rotated
-// copy to its original: shorter prefixes are too likely to be shared.
-const minFingerprint = 64
 
 // Chunk is a run of complete lines read from one input, in file order.
 // Pos is the position just past the chunk: once the chunk's lines are
 // counted, Pos may be committed with them.
 type Chunk struct {
 	Pos     Position
+	Input   int    // index of the input that matched the file (see Tailer.Inputs)
 	Data    []byte // complete lines, each ending in '\n'; may be empty
 	TooLong int    // lines over the limit skipped after Data's lines
 	Reset   bool   // the file was truncated: reading restarted at offset 0
@@ -38,21 +37,29 @@ func (c *Chunk) Release() {
 	}
 }
 
-// fileReader reads one file by descriptor, in large blocks, from a line
-// boundary. It never consumes a partial last line, and skips lines over
-// the limit without holding them in memory.
+// fileReader reads one file in large blocks, from a line boundary. It
+// never consumes a partial last line, and skips lines over the limit
+// without holding them in memory: its memory is one block, whatever the
+// file holds.
 type fileReader struct {
 	blocks   *sync.Pool // of []byte with capacity block+readRoom
-	f        *os.File
+	f        *os.File   // the file; nil for a decompressed stream
+	src      io.ReaderAt
 	pos      Position
+	fp       fingerprint
+	tail     []byte // the bytes just before pos.Offset, up to tailSize
 	maxLine  int
 	block    int
-	carry    []byte // bytes read after the last newline
-	skipping bool   // inside a line over the limit
-	skipped  int64  // bytes of that line seen so far
+	carry    []byte   // bytes read after the last newline
+	skipping bool     // inside a line over the limit
+	skipped  int64    // bytes of that line seen so far
+	ahead    []byte   // while skipping: the last tailSize bytes up to the line's end so far
+	pollOnly bool     // this read follows a poll, not a change notification
+	memo     statMemo // the file as of the last check of its content
 
-	// onTruncate, if set, is given the position a truncation discards.
-	onTruncate func(old Position)
+	// onTruncate, if set, is given the position a truncation discards
+	// and the bytes just before its offset.
+	onTruncate func(old Position, tail []byte)
 }
 
 // readRoom is the least a read asks for after the carried partial line.
@@ -62,7 +69,12 @@ func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fi
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	return &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
+	r := &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
+	if f != nil {
+		r.src = f
+	}
+	r.fp = parseFingerprint(pos.Fingerprint)
+	return r
 }
 
 // newBlock returns a buffer of len block+readRoom, reused when possible.
@@ -78,11 +90,69 @@ func (r *fileReader) newBlock() *[]byte {
 	return &b
 }
 
-// errTruncated reports that the file shrank below the position or its
-// first bytes changed: it must be read again from the start.
+func (r *fileReader) recycle(p *[]byte) {
+	if r.blocks != nil && cap(*p) >= r.block+readRoom {
+		r.blocks.Put(p)
+	}
+}
+
+// errTruncated reports that the file no longer holds what was read: it
+// shrank below the position, or its bytes before the position changed.
 var errTruncated = errors.New("file truncated")
 
-// check compares the file with the position: size and fingerprint.
+// resume checks that the file still holds what pos says was read (its
+// size, its first bytes and the bytes just before the offset) and loads
+// the bytes before the offset. Nothing read yet always resumes.
+func (r *fileReader) resume() error {
+	fi, err := r.f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	if size < r.pos.Offset {
+		return errTruncated
+	}
+	if r.pos.Offset == 0 {
+		r.fp = fingerprint{}
+		return r.fp.grow(r.src, size)
+	}
+	v, err := r.fp.headsMatch(r.src, size)
+	if err != nil {
+		return err
+	}
+	if v != prefix {
+		return errTruncated
+	}
+	if r.fp.hasTail {
+		ok, tail, err := r.fp.tailMatches(r.src, r.pos.Offset)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errTruncated
+		}
+		r.tail = tail
+	} else if err := r.loadTail(); err != nil { // a position saved before tail digests
+		return err
+	}
+	return r.fp.grow(r.src, size)
+}
+
+// loadTail reads the bytes just before the offset from the file.
+func (r *fileReader) loadTail() error {
+	n := min(r.pos.Offset, tailSize)
+	b := make([]byte, n)
+	if _, err := readFull(r.src, b, r.pos.Offset-n); err != nil {
+		return err
+	}
+	r.tail = b
+	r.fp.setTail(b)
+	return nil
+}
+
+// check compares the followed file with what was read: a file shorter than
+// the offset, or whose bytes before it changed, was truncated (and perhaps
+// written again). Each read starts with it.
 func (r *fileReader) check() (size int64, err error) {
 	fi, err := r.f.Stat()
 	if err != nil {
@@ -92,63 +162,127 @@ func (r *fileReader) check() (size int64, err error) {
 	if size < r.pos.Offset {
 		return size, errTruncated
 	}
-	ok, err := matches(r.pos.Fingerprint, r.f)
-	if err != nil {
-		return size, err
+	if r.pos.Offset == 0 {
+		return size, nil
 	}
-	if !ok {
+	// A poll of a file whose size and modification time are those of the
+	// last check does not read it again (timestamps are coarse, so a
+	// change signalled by inotify always does).
+	st := statMemo{size, fi.ModTime(), r.pos.Offset}
+	if r.pollOnly && st == r.memo {
+		return size, nil
+	}
+	r.memo = st
+	b := make([]byte, len(r.tail))
+	if _, err := readFull(r.src, b, r.pos.Offset-int64(len(b))); err != nil {
 		return size, errTruncated
 	}
-	if n := fpLen(r.pos.Fingerprint); n < FingerprintSize && size > int64(n) {
-		if r.pos.Fingerprint, err = fingerprintOf(r.f, FingerprintSize); err != nil {
-			return size, err
-		}
+	if !bytes.Equal(b, r.tail) {
+		return size, errTruncated
+	}
+	if v, err := r.fp.headsMatch(r.src, min(size, FingerprintSize)); err != nil || v == differs {
+		return size, errTruncated
 	}
 	return size, nil
+}
+
+type statMemo struct {
+	size int64
+	mod  time.Time
+	off  int64
 }
 
 // reset starts the file over after a truncation.
 func (r *fileReader) reset() {
 	if r.onTruncate != nil {
-		r.onTruncate(r.pos)
+		r.onTruncate(r.pos, r.tail)
 	}
-	if r.pos.Offset > 0 && fpLen(r.pos.Fingerprint) >= minFingerprint {
+	if r.pos.Offset > 0 {
 		r.pos.PrevOffset, r.pos.PrevFingerprint = r.pos.Offset, r.pos.Fingerprint
 	}
-	fp, _ := fingerprintOf(r.f, FingerprintSize)
-	r.pos.Offset, r.pos.Fingerprint = 0, fp
+	r.pos.Offset, r.tail = 0, nil
+	r.fp = fingerprint{}
+	if fi, err := r.f.Stat(); err == nil {
+		r.fp.grow(r.src, fi.Size())
+	}
+	r.fp.setTail(nil)
+	r.pos.Fingerprint = r.fp.encode()
 	r.carry, r.skipping, r.skipped = nil, false, 0
 }
 
-func (r *fileReader) recycle(p *[]byte) {
-	if r.blocks != nil {
-		r.blocks.Put(p)
+// consumed keeps the last tailSize bytes that the offset moved past.
+func (r *fileReader) consumed(b []byte) { r.tail = keepLast(r.tail, b) }
+
+// skipping starts skipping a line over the limit, of which b is the start.
+func (r *fileReader) startSkip(b []byte) {
+	r.ahead = keepLast(append(r.ahead[:0], r.tail...), b)
+	r.skipping, r.skipped, r.carry = true, int64(len(b)), nil
+}
+
+// keepLast appends b to tail and keeps the last tailSize bytes.
+func keepLast(tail, b []byte) []byte {
+	if len(b) >= tailSize {
+		return append(tail[:0], b[len(b)-tailSize:]...)
 	}
+	if over := len(tail) + len(b) - tailSize; over > 0 {
+		tail = append(tail[:0], tail[over:]...)
+	}
+	return append(tail, b...)
+}
+
+// advance moves the offset to end and refreshes the fingerprint.
+func (r *fileReader) advance(end int64) {
+	r.pos.Offset = end
+	r.fp.setTail(r.tail)
+	if r.f != nil && r.fp.headLen(len(r.fp.heads)) <= maxHead {
+		r.fp.grow(r.src, end)
+	}
+	r.pos.Fingerprint = r.fp.encode()
 }
 
 // readToEOF sends every complete line up to the end of the file to emit,
 // in chunks. It returns the number of bytes consumed.
 func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 	var total int64
-	if _, err := r.check(); errors.Is(err, errTruncated) {
-		r.reset()
-		if !emit(Chunk{Pos: r.pos, Reset: true}) {
-			return 0, nil
+	avail := int64(-1) // bytes known to be there to read; -1: unknown
+	if r.f != nil {
+		size, err := r.check()
+		if errors.Is(err, errTruncated) {
+			r.reset()
+			if !emit(Chunk{Pos: r.pos, Reset: true}) {
+				return 0, nil
+			}
+		} else if err != nil {
+			return 0, err
+		} else if size == r.pos.Offset+int64(len(r.carry))+r.skipped {
+			return 0, nil // nothing new: no block needed
+		} else {
+			avail = size - r.pos.Offset - int64(len(r.carry)) - r.skipped
 		}
-	} else if err != nil {
-		return 0, err
 	}
 	for {
 		if len(r.carry) > r.maxLine {
 			// The partial line is already over the limit: skip the rest.
-			r.skipping, r.skipped, r.carry = true, int64(len(r.carry)), nil
+			r.startSkip(r.carry)
 		}
-		bp := r.newBlock() // the carry is at most maxLine < block: room remains
+		// The carry is at most maxLine < block: room remains. A small
+		// read (a few new lines) takes a buffer of its size, so that many
+		// files starting at once do not take a block each.
+		var bp *[]byte
+		pool := r.blocks
+		if avail >= 0 && int64(len(r.carry))+avail < int64(r.block)/4 {
+			b := make([]byte, len(r.carry)+int(avail)+readRoom/16)
+			bp, pool = &b, nil
+		} else {
+			bp = r.newBlock()
+		}
+		avail = -1 // after the first read, read blocks
 		buf := *bp
 		n0 := copy(buf, r.carry)
 		readAt := r.pos.Offset + int64(len(r.carry)) + r.skipped
-		n, err := r.f.ReadAt(buf[n0:], readAt)
+		n, err := r.src.ReadAt(buf[n0:], readAt)
 		if err != nil && !errors.Is(err, io.EOF) {
+			r.recycle(bp)
 			return total, err
 		}
 		if n == 0 {
@@ -161,14 +295,17 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			// Inside a line over the limit: look for its end only.
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
+				r.ahead = keepLast(r.ahead, data)
 				r.skipped += int64(len(data))
 				r.carry = nil
 				r.recycle(bp)
 				continue
 			}
+			r.tail = keepLast(append(r.tail[:0], r.ahead...), data[:i+1])
 			end := r.pos.Offset + r.skipped + int64(i) + 1
 			total += end - r.pos.Offset
-			r.pos.Offset, r.skipping, r.skipped = end, false, 0
+			r.skipping, r.skipped = false, 0
+			r.advance(end)
 			r.carry = nil // read on from the new offset
 			r.recycle(bp)
 			if !emit(Chunk{Pos: r.pos, TooLong: 1}) {
@@ -181,7 +318,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		if last < 0 {
 			if len(data) > r.maxLine {
 				// One line fills the block with no end in sight.
-				r.skipping, r.skipped, r.carry = true, int64(len(data)), nil
+				r.startSkip(data)
 				r.recycle(bp)
 				continue
 			}
@@ -192,14 +329,12 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			}
 			continue
 		}
-		r.pos.Offset += int64(last + 1)
+		r.consumed(data[:last+1])
 		total += int64(last + 1)
+		r.advance(r.pos.Offset + int64(last+1))
 		r.carry = append(r.carry[:0], data[last+1:]...)
-		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: r.blocks, block: bp}) {
+		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: pool, block: bp}) {
 			return total, nil
-		}
-		if fpLen(r.pos.Fingerprint) < FingerprintSize {
-			r.check()
 		}
 	}
 }

@@ -1,9 +1,8 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"io"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,36 +11,48 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/nxadm/tail"
-	"github.com/nxadm/tail/watch"
 )
 
-// PollInterval is how often a followed file is checked for growth: the
-// floor of the delay between a line's write and its reading.
+// PollInterval is how often a followed file is checked for growth where
+// inotify is not available: the floor of the delay between a line's write
+// and its reading there.
 const PollInterval = 50 * time.Millisecond
-
-func init() { watch.POLL_DURATION = PollInterval }
 
 // Tailer reads log files and sends their complete lines, in chunks, to C.
 //
-// Files are known by identity (device and inode, plus their first bytes),
-// not by name. A file renamed by rotation is read to its end through its
-// open descriptor and never read twice; a file truncated in place is read
-// again from the start; files that appear later under a glob are picked
-// up; and reading resumes from the positions it is given.
+// A file that exists is known by device and inode, not by name. A file
+// renamed by rotation is read to its end through its open descriptor and
+// never read twice; a file truncated in place, or replaced under the same
+// inode, is read again from the start; files that appear later under a
+// glob are picked up; and reading resumes from the positions it is given.
+// Content is only used to recognize a copy (copytruncate, a compressed
+// rotation, a move across filesystems) of a file that is gone or was
+// truncated, and a copy is read only past the bytes verified against the
+// original's position (see identify).
 //
-// Catching up is done with large block reads; following a live file is
-// done with nxadm/tail (from the caught-up offset, complete lines only).
+// Each followed file holds one descriptor; a file unchanged for Idle is
+// closed, and opened again when it grows. Changes are seen through one
+// inotify watch per directory, or by polling where that fails.
 type Tailer struct {
-	Globs      []string      // file globs, re-evaluated every Scan
-	Files      []string      // literal paths
-	Follow     bool          // false: read each file to its end once, then stop
-	MaxLine    int           // longest line in bytes; longer lines are skipped and counted
+	Globs  []string   // input 0: file globs, re-evaluated every Scan
+	Files  []string   // input 0: literal paths
+	Inputs [][]string // inputs 1, 2, ...: their globs
+	Follow bool       // false: read each file to its end once, then stop
+	// Poll, if set, follows files by polling every PollInterval instead of
+	// inotify (which is used where it works): for filesystems that send
+	// no change notifications, such as NFS.
+	Poll bool
+	// MaxLine is the longest line in bytes; longer lines are skipped and
+	// counted (Chunk.TooLong) without being held in memory.
+	MaxLine    int
 	Scan       time.Duration // how often globs are re-evaluated
 	Idle       time.Duration // a followed file unchanged this long is closed (reopened when it grows)
 	RotateWait time.Duration // a rotated-away file is read until unchanged this long
 	Logger     *slog.Logger
+	// Exclude, if set, keeps paths out whatever the globs say (the
+	// daemon's own database, WAL, lock and summary files). It is given
+	// the absolute path with symbolic links resolved.
+	Exclude func(path string) bool
 
 	// C receives the chunks. Run creates nothing else that sends on it and
 	// closes it when it returns.
@@ -49,17 +60,33 @@ type Tailer struct {
 
 	mu      sync.Mutex
 	files   map[FileKey]*fileState
-	ghosts  []Position // positions of files truncated in place, for their rotated copies
-	young   map[FileKey]bool
-	matched atomic.Int64 // files the last scan found
+	ghosts  []ghost                  // files truncated in place or gone, for their copies
+	pending map[FileKey]*pendingCopy // new files that may be copies, not read yet
+	decided map[FileKey]int64        // files not read as lines (compressed, binary), by size
+	problem error                    // the last scan's failure to open files, or nil
+	warned  time.Time                // when the problem was last logged
+	matched atomic.Int64             // files the last scan found
 	wg      sync.WaitGroup
 	blocks  sync.Pool // read blocks, back from Chunk.Release
+	watch   *watcher  // nil: polling
 }
 
 type fileState struct {
 	pos     Position
+	input   int
 	running bool
-	idle    bool // closed for idleness at pos.Offset
+	idle    bool   // closed for idleness at pos.Offset
+	seen    bool   // found by the last scan
+	copied  bool   // already continued by a copy
+	tail    []byte // in memory only: the bytes before pos.Offset when reading stopped
+	wake    chan struct{}
+}
+
+// ghost is where a file stood when it was truncated in place: its copy
+// continues from there.
+type ghost struct {
+	pos  Position
+	tail []byte // the bytes before pos.Offset, when known (in memory only)
 }
 
 // NewTailer returns a Tailer that resumes from positions.
@@ -72,12 +99,13 @@ func NewTailer(positions []Position) *Tailer {
 		Logger:     slog.Default(),
 		C:          make(chan Chunk, 2),
 		files:      map[FileKey]*fileState{},
-		young:      map[FileKey]bool{},
+		pending:    map[FileKey]*pendingCopy{},
+		decided:    map[FileKey]int64{},
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
-		if fpLen(p.PrevFingerprint) >= minFingerprint {
-			t.ghosts = append(t.ghosts, Position{Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint})
+		if p.PrevOffset > 0 && len(p.PrevFingerprint) > 0 {
+			t.ghosts = append(t.ghosts, ghost{pos: Position{Key: p.Key, Path: p.Path, Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint}})
 		}
 	}
 	return t
@@ -88,21 +116,52 @@ func NewTailer(positions []Position) *Tailer {
 // before C closes, unless ctx is done.
 func (t *Tailer) Run(ctx context.Context) error {
 	defer close(t.C)
+	var scanNow chan struct{}
+	if t.Follow && !t.Poll {
+		w, err := newWatcher(t.matches)
+		if err != nil {
+			t.Logger.Warn("inotify unavailable: polling files", "err", err)
+		} else {
+			t.watch, scanNow = w, w.scan
+			go w.run()
+			defer w.close()
+		}
+	}
 	t.scan(ctx)
 	if !t.Follow {
 		t.wg.Wait()
 		return nil
 	}
-	tick := time.NewTicker(t.Scan)
+	// With inotify, a scan follows every change under a glob; the periodic
+	// scan is a safety net (lost events, filesystems that send none), run
+	// less often to keep an idle daemon idle.
+	every := t.Scan
+	if t.watch != nil {
+		every *= 3
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// A change under a glob scans at once, but at most every PollInterval:
+	// a file being written (a compression in progress) does not keep the
+	// scan busy.
+	soon := time.NewTimer(0)
+	<-soon.C
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			t.wg.Wait()
 			return nil
 		case <-tick.C:
-			t.scan(ctx)
+		case <-scanNow:
+			if d := time.Since(last); d < PollInterval {
+				soon.Reset(PollInterval - d)
+				continue
+			}
+		case <-soon.C:
 		}
+		t.scan(ctx)
+		last = time.Now()
 	}
 }
 
@@ -122,368 +181,189 @@ func (t *Tailer) Watching() int {
 	return n
 }
 
-type found struct {
-	path string
-	fi   os.FileInfo
-	key  FileKey
+// Problem returns why files matched by the last scan could not be opened
+// (the descriptor limit, for one), or nil. Such files are not dropped:
+// every scan tries them again.
+func (t *Tailer) Problem() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.problem
 }
 
-// scan expands the globs and starts a reader for every file that needs one.
-// Known files are looked at first, so that truncations are seen before new
-// files are matched against truncated ones.
+// scan starts a reader for every file that needs one. Known files are
+// looked at first, so that truncations are seen before new files are
+// matched against truncated ones.
 func (t *Tailer) scan(ctx context.Context) {
-	paths := append([]string(nil), t.Files...)
-	for _, g := range t.Globs {
-		m, err := filepath.Glob(g)
-		if err != nil {
-			t.Logger.Warn("bad glob", "glob", g, "err", err)
-			continue
-		}
-		paths = append(paths, m...)
-	}
-	seen := map[FileKey]bool{}
-	var list []found
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			if len(t.Files) > 0 {
-				t.Logger.Warn("cannot read input", "file", p, "err", err)
-			}
-			continue
-		}
-		if !fi.Mode().IsRegular() {
-			continue
-		}
-		k := keyOf(fi)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		list = append(list, found{p, fi, k})
+	list, err := t.list()
+	if err != nil {
+		t.setProblem(err, -1)
+		return
 	}
 	t.matched.Store(int64(len(list)))
+	if t.watch != nil {
+		// New files are seen as they appear in the directories of the
+		// files and of the globs.
+		last := ""
+		for _, f := range list {
+			if d := filepath.Dir(f.path); d != last {
+				t.watch.watchDir(f.path)
+				last = d
+			}
+		}
+		for i := 0; i <= len(t.Inputs); i++ {
+			for _, g := range t.globsOf(i) {
+				if dir := filepath.Dir(g); !hasMeta(dir) {
+					t.watch.watchDir(g)
+				}
+			}
+		}
+	}
 	t.mu.Lock()
+	for _, st := range t.files {
+		st.seen = false
+	}
+	for _, f := range list {
+		if st := t.files[f.key]; st != nil {
+			st.seen = true
+		}
+	}
 	sort.SliceStable(list, func(i, j int) bool {
 		return t.files[list[i].key] != nil && t.files[list[j].key] == nil
 	})
+	for k := range t.pending {
+		if !containsKey(list, k) {
+			delete(t.pending, k)
+		}
+	}
 	t.mu.Unlock()
+	var waiting int
+	var openErr error
 	for _, f := range list {
 		if ctx.Err() != nil {
 			return
 		}
-		t.consider(ctx, f)
+		if err := t.consider(ctx, f); err != nil {
+			waiting++
+			openErr = err
+		}
 	}
+	t.setProblem(openErr, waiting)
 }
 
-// consider starts reading a found file unless it is being read already.
-func (t *Tailer) consider(ctx context.Context, f found) {
+// consider starts reading a found file unless it is being read already or
+// has nothing new. It returns an error only when the file could not be
+// opened for lack of descriptors: the caller reports it, and the next scan
+// tries again.
+func (t *Tailer) consider(ctx context.Context, f found) error {
+	size := f.fi.Size()
 	t.mu.Lock()
 	st := t.files[f.key]
-	if st != nil && st.running {
+	switch {
+	case st != nil && st.running:
 		st.pos.Path = f.path
+		if size != st.pos.Offset && st.wake != nil {
+			wake(st.wake) // in case the change was not signalled
+		}
 		t.mu.Unlock()
-		return
+		return nil
+	case st != nil && st.idle && size == st.pos.Offset:
+		t.mu.Unlock()
+		return nil
+	}
+	if d, ok := t.decided[f.key]; ok && d == size {
+		t.mu.Unlock()
+		return nil
 	}
 	t.mu.Unlock()
 
 	file, err := os.Open(f.path)
 	if err != nil {
+		if isFDLimit(err) {
+			return err
+		}
 		t.Logger.Warn("cannot open input", "file", f.path, "err", err)
-		return
+		return nil
 	}
 	if fi, err := file.Stat(); err != nil || keyOf(fi) != f.key {
 		file.Close() // replaced between stat and open: the next scan sees it
-		return
+		return nil
 	}
-	fp, err := fingerprintOf(file, FingerprintSize)
+	k, name, err := kindOf(file)
 	if err != nil {
 		file.Close()
 		t.Logger.Warn("cannot read input", "file", f.path, "err", err)
-		return
+		return nil
+	}
+	if k != plain {
+		t.considerCompressed(ctx, f, file, k, name)
+		return nil
 	}
 
+	r := newFileReader(file, Position{Key: f.key, Path: f.path}, t.MaxLine, &t.blocks)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	reset, announce := false, false
-	switch {
-	case st == nil && t.Follow && fpLen(fp) < minFingerprint && !t.young[f.key]:
-		// A new file too short to fingerprint may be a copy being written
-		// (copytruncate): look again at the next scan, when its first bytes
-		// tell whether it repeats a file already read.
-		t.young[f.key] = true
-		file.Close()
-		return
-	case st == nil:
-		delete(t.young, f.key)
-		announce = true // a new file's position is committed even before it has lines
-		st = &fileState{pos: Position{Key: f.key, Path: f.path, Fingerprint: fp}}
-		if off, ok := t.copyOf(f.key, file, fp); ok {
-			st.pos.Offset = min(off, f.fi.Size())
-			t.Logger.Info("rotated copy of a file already read: resuming", "file", f.path, "offset", st.pos.Offset)
+	if st == nil {
+		off, tail, ok := t.identify(f, file)
+		if !ok {
+			file.Close() // maybe a copy: not read until that is settled
+			return nil
 		}
+		delete(t.pending, f.key)
+		st = &fileState{pos: Position{Key: f.key, Path: f.path, Offset: off}, input: f.input}
 		t.files[f.key] = st
-	case !sameContent(st.pos.Fingerprint, file) || f.fi.Size() < st.pos.Offset:
-		// Truncated or replaced while nobody was reading it.
-		t.retire(st.pos)
-		old := st.pos
-		st.pos = Position{Key: f.key, Path: f.path, Fingerprint: fp}
-		if old.Offset > 0 && fpLen(old.Fingerprint) >= minFingerprint {
-			st.pos.PrevOffset, st.pos.PrevFingerprint = old.Offset, old.Fingerprint
+		r.pos = st.pos
+		r.fp.grow(file, size)
+		r.tail = tail
+		r.fp.setTail(tail)
+		r.pos.Fingerprint = r.fp.encode()
+		announce = true // a new file's position is committed even before it has lines
+	} else {
+		r.pos = st.pos
+		r.pos.Path = f.path
+		r.fp = parseFingerprint(st.pos.Fingerprint)
+		if err := r.resume(); errors.Is(err, errTruncated) {
+			// Truncated or replaced while nobody was reading it.
+			t.retire(st.pos, st.tail)
+			r.reset()
+			r.pos.PrevOffset, r.pos.PrevFingerprint = st.pos.Offset, st.pos.Fingerprint
+			reset = true
+		} else if err != nil {
+			file.Close()
+			t.Logger.Warn("cannot read input", "file", f.path, "err", err)
+			return nil
 		}
-		st.idle, reset = false, true
-	case st.idle && f.fi.Size() == st.pos.Offset:
-		file.Close()
-		return
 	}
-	st.pos.Path = f.path
-	st.running, st.idle = true, false
+	st.pos, st.running, st.idle = r.pos, true, false
+	st.wake = make(chan struct{}, 1)
 	t.wg.Add(1)
-	go func(pos Position) {
+	go func() {
 		defer t.wg.Done()
 		defer file.Close()
-		r := newFileReader(file, pos, t.MaxLine, &t.blocks)
-		r.onTruncate = func(old Position) {
+		r.onTruncate = func(old Position, tail []byte) {
 			t.mu.Lock()
-			t.retire(old)
+			t.retire(old, tail)
 			t.mu.Unlock()
 		}
 		idle := t.read(ctx, st, r, reset, announce)
 		t.mu.Lock()
-		st.pos.Offset, st.pos.Fingerprint, st.running, st.idle = r.pos.Offset, r.pos.Fingerprint, false, idle
-		st.pos.PrevOffset, st.pos.PrevFingerprint = r.pos.PrevOffset, r.pos.PrevFingerprint
+		st.pos, st.running, st.idle = r.pos, false, idle
+		st.tail = append(st.tail[:0], r.tail...)
+		st.wake = nil
 		t.mu.Unlock()
-	}(st.pos)
+	}()
+	return nil
 }
 
-// copyOf finds the position a new file continues: a file truncated in place
-// whose first bytes it repeats (copytruncate's copy), or a file being read
-// whose first bytes it repeats (the copy, seen before the truncation).
+// retire remembers where a file stood before it was truncated in place.
 // Caller holds t.mu.
-func (t *Tailer) copyOf(key FileKey, file *os.File, fp []byte) (int64, bool) {
-	n := fpLen(fp)
-	if n < minFingerprint {
-		return 0, false
-	}
-	for i, g := range t.ghosts {
-		if gl := fpLen(g.Fingerprint); gl >= minFingerprint && gl <= n && sameContent(g.Fingerprint, file) {
-			t.ghosts = append(t.ghosts[:i], t.ghosts[i+1:]...)
-			return g.Offset, true
-		}
-	}
-	for k, st := range t.files {
-		if k != key && bytes.Equal(st.pos.Fingerprint, fp) {
-			return st.pos.Offset, true
-		}
-	}
-	return 0, false
-}
-
-// sameContent reports whether file starts with the bytes of fp.
-func sameContent(fp []byte, file *os.File) bool {
-	ok, err := matches(fp, file)
-	return err == nil && ok
-}
-
-// retire remembers the position of a file truncated in place. Caller holds t.mu.
-func (t *Tailer) retire(p Position) {
-	if fpLen(p.Fingerprint) < minFingerprint || p.Offset == 0 {
+func (t *Tailer) retire(p Position, tail []byte) {
+	if p.Offset == 0 {
 		return
 	}
-	t.ghosts = append(t.ghosts, p)
+	t.ghosts = append(t.ghosts, ghost{pos: p, tail: append([]byte(nil), tail...)})
 	if len(t.ghosts) > 64 {
 		t.ghosts = t.ghosts[1:]
-	}
-}
-
-// send delivers a chunk unless ctx is done.
-func (t *Tailer) send(ctx context.Context, c Chunk) bool {
-	select {
-	case t.C <- c:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// read reads one file: to its end, then (with Follow) as it grows, until
-// ctx is done, the file is rotated away and drained, or it idles. It
-// reports whether it stopped for idleness.
-func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, announce bool) (idle bool) {
-	log := t.Logger.With("file", r.pos.Path)
-	emit := func(c Chunk) bool {
-		if !t.send(ctx, c) {
-			return false
-		}
-		t.mu.Lock() // copyOf needs the live offset
-		st.pos.Offset, st.pos.Fingerprint = c.Pos.Offset, c.Pos.Fingerprint
-		st.pos.PrevOffset, st.pos.PrevFingerprint = c.Pos.PrevOffset, c.Pos.PrevFingerprint
-		t.mu.Unlock()
-		return true
-	}
-	if (reset || announce) && !emit(Chunk{Pos: r.pos, Reset: reset}) {
-		return false
-	}
-	for {
-		if _, err := r.readToEOF(emit); err != nil {
-			log.Warn("read input", "err", err)
-			return false
-		}
-		if !t.Follow || ctx.Err() != nil {
-			return false
-		}
-		if !t.samePath(r) {
-			t.drain(ctx, r, emit)
-			return false
-		}
-		switch t.follow(ctx, r, emit, log) {
-		case followGone:
-			t.drain(ctx, r, emit)
-			return false
-		case followIdle:
-			return true
-		case followDone:
-			return false
-		}
-		// followResync: back to block reads from the last good offset.
-	}
-}
-
-// fingerprintCheckEvery is how stale the followed file's fingerprint check
-// may be when a line arrives.
-const fingerprintCheckEvery = 50 * time.Millisecond
-
-type followEnd int
-
-const (
-	followDone   followEnd = iota // ctx done
-	followGone                    // renamed or deleted
-	followIdle                    // unchanged for Idle
-	followResync                  // lost sync with the file: read blocks again
-)
-
-// samePath reports whether the reader's path still names its file.
-func (t *Tailer) samePath(r *fileReader) bool {
-	fi, err := os.Stat(r.pos.Path)
-	return err == nil && keyOf(fi) == r.pos.Key
-}
-
-// follow hands the live file to nxadm/tail from the reader's offset. Every
-// line it yields must start where the previous one ended; a line starting
-// at 0 means the file was truncated and reopened.
-func (t *Tailer) follow(ctx context.Context, r *fileReader, emit func(Chunk) bool, log *slog.Logger) followEnd {
-	tl, err := tail.TailFile(r.pos.Path, tail.Config{
-		Location:      &tail.SeekInfo{Offset: r.pos.Offset, Whence: io.SeekStart},
-		Follow:        true,
-		MustExist:     true,
-		CompleteLines: true,
-		// Polling, not inotify: the tail package's shared inotify tracker
-		// counts watches per file name, and a file followed again soon
-		// after (reload, idle reopen) can lose its watch and so its
-		// wake-ups. Each poll is one stat every PollInterval.
-		Poll:   true,
-		Logger: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	})
-	if err != nil {
-		return followGone
-	}
-	defer tl.Stop()
-	// The tail opened the file by name: make sure it is still ours.
-	if !t.samePath(r) {
-		return followGone
-	}
-	idle := time.NewTimer(t.Idle)
-	defer idle.Stop()
-	check := time.NewTicker(t.Scan)
-	defer check.Stop()
-	lastCheck := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return followDone
-		case <-idle.C:
-			return followIdle
-		case <-check.C:
-			if !t.samePath(r) {
-				return followGone
-			}
-			// Truncated, possibly rewritten past the old size (the tail
-			// only notices a shrinking file): the block reader starts over.
-			if _, err := r.check(); err != nil {
-				return followResync
-			}
-			lastCheck = time.Now()
-		case l, ok := <-tl.Lines:
-			if !ok {
-				return followGone
-			}
-			if l.Err != nil {
-				continue
-			}
-			// The first line after a pause may be the first of a rewritten
-			// file: compare the first bytes before trusting its offset.
-			if time.Since(lastCheck) > fingerprintCheckEvery {
-				lastCheck = time.Now()
-				if _, err := r.check(); err != nil {
-					return followResync
-				}
-			}
-			end := l.SeekInfo.Offset
-			start := end - int64(len(l.Text)) - 1
-			switch {
-			case start == r.pos.Offset:
-			case start == 0:
-				r.reset()
-				if !emit(Chunk{Pos: r.pos, Reset: true}) {
-					return followDone
-				}
-			default:
-				log.Debug("tail offset out of step, resyncing", "offset", r.pos.Offset, "line_start", start)
-				return followResync
-			}
-			r.pos.Offset = end
-			if fpLen(r.pos.Fingerprint) < FingerprintSize {
-				r.check()
-			}
-			c := Chunk{Pos: r.pos}
-			if len(l.Text) > r.maxLine {
-				c.TooLong = 1
-			} else {
-				c.Data = append([]byte(l.Text), '\n')
-			}
-			if !emit(c) {
-				return followDone
-			}
-			if !idle.Stop() {
-				select {
-				case <-idle.C:
-				default:
-				}
-			}
-			idle.Reset(t.Idle)
-		}
-	}
-}
-
-// drain reads a file that was renamed or deleted through its descriptor,
-// until it stops growing for RotateWait: a writer that has not reopened
-// its log yet still appends to it.
-func (t *Tailer) drain(ctx context.Context, r *fileReader, emit func(Chunk) bool) {
-	poll := max(t.RotateWait/10, 10*time.Millisecond)
-	quiet := time.Duration(0)
-	for quiet < t.RotateWait {
-		n, err := r.readToEOF(emit)
-		if err != nil || ctx.Err() != nil {
-			return
-		}
-		if n > 0 {
-			quiet = 0
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(poll):
-			quiet += poll
-		}
 	}
 }
 

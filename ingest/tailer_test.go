@@ -115,6 +115,7 @@ func newTailer(positions []ingest.Position, follow bool, globs ...string) *inges
 	t := ingest.NewTailer(positions)
 	t.Globs, t.Follow = globs, follow
 	t.Scan, t.Idle, t.RotateWait = 20*time.Millisecond, time.Minute, 200*time.Millisecond
+	t.Poll = forcePoll
 	t.Logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return t
 }
@@ -336,4 +337,28 @@ func follow(globs ...string) (*collector, func()) {
 	done := make(chan error)
 	go func() { done <- tl.Run(ctx) }()
 	return c, func() { cancel(); <-done }
+}
+
+// forcePoll makes newTailer's tailers poll instead of using inotify.
+var forcePoll = os.Getenv("INGEST_TEST_POLL") != ""
+
+// TestTailer_Polling runs the following tests again with polling, the
+// fallback where inotify is not available.
+func TestTailer_Polling(t *testing.T) {
+	if forcePoll {
+		t.Skip("polling already")
+	}
+	forcePoll = true
+	defer func() { forcePoll = false }()
+	for name, test := range map[string]func(*testing.T){
+		"FollowAppendsAndHalfLines": TestTailer_FollowAppendsAndHalfLines,
+		"RenameRotation":            TestTailer_RenameRotation,
+		"CopyTruncate":              TestTailer_CopyTruncate,
+		"CopyTruncateSlowCopy":      TestTailer_CopyTruncateSlowCopy,
+		"SamePrefixRenameRotation":  TestTailer_SamePrefixRenameRotation,
+		"CompressedRotation":        TestTailer_CompressedRotationFollowing,
+		"IdleReopen":                TestTailer_IdleReopen,
+	} {
+		t.Run(name, test)
+	}
 }
