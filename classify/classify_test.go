@@ -122,8 +122,8 @@ func TestClassify_Precedence(t *testing.T) {
 			"piggy", "60000", "", classify.Quota, classify.RetryNo, true, true},
 		{"GenericJSONRPCIn200", `{"url":"https://rpc.local/","status":200,"body":{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"m"}}}`,
 			"rpc.local", "-32603", "jsonrpc", classify.Server, classify.RetryBackoff, true, true},
-		{"StatusEchoIsNoCode", `{"url":"https://www.googleapis.com/x","status":429,"body":{"error":{"code":429,"message":"m","status":"RESOURCE_EXHAUSTED"}}}`,
-			"www.googleapis.com", "RESOURCE_EXHAUSTED", "", classify.RateLimit, classify.RetryAfter, false, true},
+		{"StatusEchoIsNoCode", `{"url":"https://api.example.net/x","status":429,"body":{"error":{"code":429,"message":"m","status":"RESOURCE_EXHAUSTED"}}}`,
+			"api.example.net", "RESOURCE_EXHAUSTED", "", classify.RateLimit, classify.RetryAfter, false, true},
 		{"NoHost", `{"url":"/x","status":404}`,
 			"unknown", "http_404", "http_4xx", classify.NotFound, classify.RetryNo, true, true},
 	}
