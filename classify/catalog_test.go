@@ -165,11 +165,11 @@ func TestLoad_UserVendor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := classifyLine(t, cat, `{"ts":1,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}}`)
-	if ev.Vendor != "stripe" || ev.Code != "card_declined" || !ev.Known || ev.Category != classify.BusinessRule {
-		t.Fatalf("got %+v, want stripe card_declined business_rule known", ev)
+	ev := classifyLine(t, cat, `{"ts":1,"url":"https://api.acmepay.example/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}}`)
+	if ev.Vendor != "acmepay" || ev.Code != "card_declined" || !ev.Known || ev.Category != classify.BusinessRule {
+		t.Fatalf("got %+v, want acmepay card_declined business_rule known", ev)
 	}
-	ev = classifyLine(t, cat, `{"ts":1,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"expired_card","message":"Expired."}}}`)
+	ev = classifyLine(t, cat, `{"ts":1,"url":"https://api.acmepay.example/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"expired_card","message":"Expired."}}}`)
 	if ev.Code != "expired_card" || ev.Known || ev.Category != classify.BusinessRule {
 		t.Fatalf("unknown code: got %+v, want expired_card unknown, business_rule by its status", ev)
 	}

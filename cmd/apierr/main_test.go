@@ -98,8 +98,8 @@ func TestCodesCommand(t *testing.T) {
 }
 
 func TestCodesCommand_UserVendors(t *testing.T) {
-	code, out, errs := run(t, "", "codes", "--vendors-dir", "../../testdata/vendors.d", "--vendor", "stripe", "--format", "markdown")
-	if code != 0 || !strings.Contains(out, "| stripe | card_declined |") {
+	code, out, errs := run(t, "", "codes", "--vendors-dir", "../../testdata/vendors.d", "--vendor", "acmepay", "--format", "markdown")
+	if code != 0 || !strings.Contains(out, "| acmepay | card_declined |") {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
 	}
 	bad := t.TempDir()
