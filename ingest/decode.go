@@ -373,6 +373,10 @@ func (d *Decoder) holds(c cond) bool {
 
 // resolve sets field f from its most preferred usable candidate.
 func (d *Decoder) resolve(f Field) {
+	if c := &d.cands[f][0]; d.ncand[f] == 1 && c.s.cond == (cond{}) {
+		d.apply(*c) // the common case: one candidate, no condition
+		return
+	}
 	var tried uint8
 	for {
 		best := -1

@@ -154,11 +154,30 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"status":200,"ts":1e308,"duration_ms":-1,"url":"http://[::1"}`))
 	d := ingest.NewDecoder(ingest.AutoMapping())
+	// A mapping with lists, match rules and text skipping, on the same input.
+	m, err := ingest.ParseMappingPaths(map[string][]string{"status": {"resp.code", "status"}, "headers": {"hdrs", "h_*"}, "latency": {"took:us"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	m.Match, _ = ingest.ParseMatch(map[string]string{"msg": "/request/"})
+	m.SkipText = true
+	custom := ingest.NewDecoder(m)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		n := 0
-		d.DecodeAll(line, func(*ingest.Record, error) { n++ })
+		d.DecodeAll(line, func(rec *ingest.Record, err error) {
+			n++
+			if err != nil && ingest.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			if err == nil && rec.Status == 0 && len(rec.Error) == 0 {
+				t.Fatalf("a record with neither status nor error")
+			}
+		})
 		if n == 0 {
 			t.Fatalf("DecodeAll yielded nothing")
+		}
+		if _, err := custom.Decode(line); err != nil && ingest.Reason(err) == "" {
+			t.Fatalf("custom: error without a reason: %v", err)
 		}
 		rec, err := d.Decode(line)
 		if err != nil {
