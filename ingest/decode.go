@@ -306,7 +306,7 @@ func (d *Decoder) visitPath(b []byte, start int) (int, error) {
 		d.depth--
 		return end, err
 	case c == '"' && nd.container && len(nd.slots) == 0:
-		return d.visitEmbedded(b, start)
+		return d.visitEmbedded(nd, b, start)
 	}
 	if len(nd.slots) == 0 && len(nd.match) == 0 {
 		return -1, nil
@@ -321,8 +321,11 @@ func (d *Decoder) visitPath(b []byte, start int) (int, error) {
 // visitEmbedded looks into a string that holds a JSON object (Telescope's
 // content column exported as text), once per line: the values found point
 // into d.embed until the next line.
-func (d *Decoder) visitEmbedded(b []byte, start int) (int, error) {
+func (d *Decoder) visitEmbedded(nd *node, b []byte, start int) (int, error) {
 	v, end, err := valueAt(b, start)
+	if err == nil && len(nd.match) > 0 {
+		d.add(nd, v) // a match rule on the string itself
+	}
 	if err != nil || d.embedded || d.depth >= maxDepth || len(v.raw) == 0 || v.raw[0] != '{' {
 		return end, err
 	}

@@ -320,6 +320,16 @@ func TestDecode_MatchAndText(t *testing.T) {
 			}
 		})
 	}
+	// A rule on a name the auto mapping also descends into (ECS "event").
+	m2 := ingest.AutoMapping()
+	m2.Match, _ = ingest.ParseMatch(map[string]string{"event": "http_request"})
+	d2 := ingest.NewDecoder(m2)
+	if _, err := d2.Decode([]byte(`{"event":"http_request","url":"https://h.test/a","response_status":200}`)); err != nil {
+		t.Errorf("event match: %v", err)
+	}
+	if _, err := d2.Decode([]byte(`{"event":"cache_miss","url":"https://h.test/a","response_status":200}`)); ingest.Reason(err) != ingest.ReasonNotMatched {
+		t.Errorf("event mismatch: %v", err)
+	}
 	if _, err := ingest.ParseMatch(map[string]string{"msg": "/(/"}); err == nil {
 		t.Error("ParseMatch with a bad regexp: no error")
 	}
