@@ -13,7 +13,8 @@ import (
 // Record is one decoded log line: one outbound HTTP call.
 //
 // A Record returned by a Decoder is valid until the Decoder's next call:
-// Body and the Header values point into the line and the Decoder's buffers.
+// Body, Error, TraceID, Service and the Header values point into the line
+// and the Decoder's buffers.
 type Record struct {
 	Time    time.Time     // zero when the line has no usable timestamp
 	Method  string        // upper case, empty when absent
@@ -99,6 +100,8 @@ const (
 
 // DecodeError reports a line that decodes to no request and why: a
 // malformed line, or, when Skip is set, a line that is not a request.
+// The Decoder returns shared values for the reasons without an underlying
+// error: do not modify one.
 type DecodeError struct {
 	Reason string // one of the Reason constants
 	Err    error  // the underlying parser error, if any
