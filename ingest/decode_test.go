@@ -221,6 +221,8 @@ func TestDecode_Fields(t *testing.T) {
 			status: 200, host: "h.test", path: "/a", latency: 87300 * time.Microsecond, time: t0},
 		{name: "KongVendorHost", line: `{"request":{"url":"http://kong:8000/pq/orders","method":"POST"},"upstream_uri":"/api/v1/orders?x=1","response":{"status":400},"service":{"host":"acme.picqer.com","name":"picqer"},"latencies":{"proxy":85}}`,
 			status: 400, host: "acme.picqer.com", path: "/api/v1/orders", latency: 85 * time.Millisecond},
+		{name: "KongUpstreamURL", line: `{"request":{"url":"http://kong:8000/pq/orders","method":"POST"},"upstream_uri":"https://acme.picqer.com/api/v1/orders","response":{"status":400},"latencies":{"proxy":85}}`,
+			status: 400, host: "acme.picqer.com", path: "/api/v1/orders", latency: 85 * time.Millisecond},
 		{name: "NoResponse", line: `{"method":"POST","url":"https://h.test/a","status":0,"error":"dial tcp: i/o timeout"}`, host: "h.test", path: "/a", errText: "dial tcp: i/o timeout"},
 		{name: "NoResponseECS", line: `{"url":{"full":"https://h.test/a"},"error":{"type":"java.net.ConnectException","message":"Connection refused"}}`, host: "h.test", path: "/a", errText: "java.net.ConnectException: Connection refused"},
 		{name: "ErrorIgnoredWithStatus", line: `{"url":"https://h.test/a","status":503,"error":"unexpected status"}`, status: 503, host: "h.test", path: "/a"},

@@ -67,10 +67,15 @@ func (d *Decoder) apply(c cand) bool {
 			ok = r.Host != ""
 		}
 	case FieldPath:
-		if r.Path, ok = d.str1(v); ok {
-			if i := queryStart(r.Path); i >= 0 {
-				r.Path = r.Path[:i]
+		var p string
+		if p, ok = d.str1(v); ok {
+			// A path given as a whole URL (an upstream URI) also names
+			// the host when nothing else did.
+			host, path := SplitURL(p)
+			if host != "" && r.Host == "" {
+				r.Host = normalizeHost(host)
 			}
+			r.Path = path
 		}
 	case FieldStatus:
 		var st int
