@@ -168,7 +168,8 @@ func (d *Decoder) finish() (*Record, error) {
 	if r.Status == 0 && len(r.Error) == 0 && d.shape&shTelescope != 0 && !d.stZero && !d.stBad && !d.stText {
 		// Telescope records a client request without a response only
 		// when the connection failed (ConnectionFailed).
-		r.Error = connectionFailed
+		d.errBuf = append(d.errBuf[:0], "connection failed"...)
+		r.Error = d.errBuf
 	}
 	hasCall := r.URL != "" || r.Host != "" || r.Method != ""
 	switch {
@@ -186,8 +187,6 @@ func (d *Decoder) finish() (*Record, error) {
 	d.fillFromURL()
 	return r, nil
 }
-
-var connectionFailed = []byte("connection failed")
 
 // matched reports whether every Match rule holds for the line.
 func (d *Decoder) matched() bool {
