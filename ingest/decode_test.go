@@ -95,7 +95,10 @@ func TestDecode_Malformed(t *testing.T) {
 		{"ErrStatusType", `{"status":{"code":200}}`, ingest.ReasonBadStatus},
 		{"ErrStatusRange", `{"status":1e999}`, ingest.ReasonBadStatus},
 		{"ErrStatusFraction", `{"status":200.5}`, ingest.ReasonBadStatus},
-		{"ErrStatusText", `{"status":"OK"}`, ingest.ReasonBadStatus},
+		{"ErrStatusText", `{"status":"OK","url":"https://h.test/"}`, ingest.ReasonBadStatus},
+		{"ErrStatusZero", `{"status":0,"url":"https://h.test/"}`, ingest.ReasonNoStatus},
+		{"ErrSomeFields", `{"method":"POST","msg":"outbound request"}`, ingest.ReasonNoStatus},
+		{"ErrErrorNoHost", `{"method":"GET","error":"timeout"}`, ingest.ReasonNoStatus},
 		{"ErrDeep", strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000), ingest.ReasonNotJSON},
 	}
 	d := ingest.NewDecoder(ingest.AutoMapping())
@@ -108,6 +111,9 @@ func TestDecode_Malformed(t *testing.T) {
 			}
 			if de.Reason != tc.reason {
 				t.Fatalf("Reason=%q, want %q", de.Reason, tc.reason)
+			}
+			if ingest.Skipped(err) {
+				t.Fatalf("Skipped=true for a malformed line")
 			}
 		})
 	}
@@ -137,6 +143,8 @@ func TestParseMapping(t *testing.T) {
 // normalized host.
 func FuzzDecode(f *testing.F) {
 	inputs, _ := filepath.Glob("../testdata/classify/*/*.jsonl")
+	shapes, _ := filepath.Glob("../testdata/shapes/*.jsonl")
+	inputs = append(inputs, shapes...)
 	inputs = append(inputs, "../testdata/sample.jsonl", "../testdata/hostile/lines.jsonl")
 	for _, in := range inputs {
 		data, _ := os.ReadFile(in)
@@ -146,7 +154,31 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"status":200,"ts":1e308,"duration_ms":-1,"url":"http://[::1"}`))
 	d := ingest.NewDecoder(ingest.AutoMapping())
+	// A mapping with lists, match rules and text skipping, on the same input.
+	m, err := ingest.ParseMappingPaths(map[string][]string{"status": {"resp.code", "status"}, "headers": {"hdrs", "h_*"}, "latency": {"took:us"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	m.Match, _ = ingest.ParseMatch(map[string]string{"msg": "/request/"})
+	m.SkipText = true
+	custom := ingest.NewDecoder(m)
 	f.Fuzz(func(t *testing.T, line []byte) {
+		n := 0
+		d.DecodeAll(line, func(rec *ingest.Record, err error) {
+			n++
+			if err != nil && ingest.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			if err == nil && rec.Status == 0 && len(rec.Error) == 0 {
+				t.Fatalf("a record with neither status nor error")
+			}
+		})
+		if n == 0 {
+			t.Fatalf("DecodeAll yielded nothing")
+		}
+		if _, err := custom.Decode(line); err != nil && ingest.Reason(err) == "" {
+			t.Fatalf("custom: error without a reason: %v", err)
+		}
 		rec, err := d.Decode(line)
 		if err != nil {
 			if ingest.Reason(err) == "" {
@@ -154,8 +186,11 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if rec.Status < 100 || rec.Status > 999 {
-			t.Fatalf("Status=%d", rec.Status)
+		if rec.Status == 0 && len(rec.Error) == 0 || rec.Status != 0 && (rec.Status < 100 || rec.Status > 999) {
+			t.Fatalf("Status=%d Error=%q", rec.Status, rec.Error)
+		}
+		if rec.Status != 0 && len(rec.Error) != 0 {
+			t.Fatalf("Status=%d with Error=%q", rec.Status, rec.Error)
 		}
 		if strings.ToLower(rec.Host) != rec.Host && utf8.ValidString(rec.Host) {
 			t.Fatalf("Host=%q not lower case", rec.Host)
@@ -164,4 +199,205 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Latency=%v", rec.Latency)
 		}
 	})
+}
+
+// TestDecode_Fields pins the fields beyond the response: the transport
+// error, idempotency key, trace id and service, and the fixes of shapes
+// that reuse a name with another meaning.
+func TestDecode_Fields(t *testing.T) {
+	tests := []struct {
+		name                string
+		line                string
+		status              int
+		host, path          string
+		errText, trace, svc string
+		idem                bool
+		latency             time.Duration
+		time                time.Time
+	}{
+		{name: "TextualStatusLoses", line: `{"status":"Bad Request","status_code":400,"url":"https://h.test/a"}`, status: 400, host: "h.test", path: "/a"},
+		{name: "StatusLine", line: `{"status":"429 Too Many Requests","url":"https://h.test/a"}`, status: 429, host: "h.test", path: "/a"},
+		{name: "HARTimeIsADuration", line: `{"startedDateTime":"2026-11-20T10:00:00.000Z","time":87.3,"request":{"method":"GET","url":"https://h.test/a"},"response":{"status":200}}`,
+			status: 200, host: "h.test", path: "/a", latency: 87300 * time.Microsecond, time: t0},
+		{name: "KongVendorHost", line: `{"request":{"url":"http://kong:8000/pq/orders","method":"POST"},"upstream_uri":"/api/v1/orders?x=1","response":{"status":400},"service":{"host":"acme.picqer.com","name":"picqer"},"latencies":{"proxy":85}}`,
+			status: 400, host: "acme.picqer.com", path: "/api/v1/orders", latency: 85 * time.Millisecond},
+		{name: "KongUpstreamURL", line: `{"request":{"url":"http://kong:8000/pq/orders","method":"POST"},"upstream_uri":"https://acme.picqer.com/api/v1/orders","response":{"status":400},"latencies":{"proxy":85}}`,
+			status: 400, host: "acme.picqer.com", path: "/api/v1/orders", latency: 85 * time.Millisecond},
+		{name: "NoResponse", line: `{"method":"POST","url":"https://h.test/a","status":0,"error":"dial tcp: i/o timeout"}`, host: "h.test", path: "/a", errText: "dial tcp: i/o timeout"},
+		{name: "NoResponseECS", line: `{"url":{"full":"https://h.test/a"},"error":{"type":"java.net.ConnectException","message":"Connection refused"}}`, host: "h.test", path: "/a", errText: "java.net.ConnectException: Connection refused"},
+		{name: "ErrorIgnoredWithStatus", line: `{"url":"https://h.test/a","status":503,"error":"unexpected status"}`, status: 503, host: "h.test", path: "/a"},
+		{name: "IdempotencyKeyArray", line: `{"url":"https://h.test/a","status":201,"request_headers":{"IDEMPOTENCY-KEY":["k1"]}}`, status: 201, host: "h.test", path: "/a", idem: true},
+		{name: "IdempotencyKeyDotted", line: `{"url.full":"https://h.test/a","http.response.status_code":201,"http.request.header.idempotency-key":["k1"]}`, status: 201, host: "h.test", path: "/a", idem: true},
+		{name: "IdempotencyKeyNameValue", line: `{"request":{"url":"https://h.test/a","headers":[{"name":"Idempotency-Key","value":"k1"}]},"response":{"status":201}}`, status: 201, host: "h.test", path: "/a", idem: true},
+		{name: "EmptyIdempotencyKey", line: `{"url":"https://h.test/a","status":201,"request_headers":{"Idempotency-Key":""}}`, status: 201, host: "h.test", path: "/a"},
+		{name: "TraceIDField", line: `{"url":"https://h.test/a","status":200,"span_id":"s1","trace_id":"t1","request_headers":{"X-Request-Id":"r1"}}`, status: 200, host: "h.test", path: "/a", trace: "t1"},
+		{name: "TraceIDRequestHeader", line: `{"url":"https://h.test/a","status":200,"span_id":"s1","request_headers":{"x-request-id":"r1"}}`, status: 200, host: "h.test", path: "/a", trace: "r1"},
+		{name: "Traceparent", line: `{"url":"https://h.test/a","status":200,"request.headers":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}`, status: 200, host: "h.test", path: "/a", trace: "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{name: "ServiceECS", line: `{"service":{"name":"checkout"},"url":"https://h.test/a","status":200}`, status: 200, host: "h.test", path: "/a", svc: "checkout"},
+		{name: "ServiceOTelResource", line: `{"resource":{"attributes":{"service.name":"checkout"}},"attributes":{"url.full":"https://h.test/a","http.response.status_code":200}}`, status: 200, host: "h.test", path: "/a", svc: "checkout"},
+		{name: "StructlogSeconds", line: `{"event":"http_request","url":"https://h.test/a","response_status":200,"duration":0.25}`, status: 200, host: "h.test", path: "/a", latency: 250 * time.Millisecond},
+		{name: "SlogNanoseconds", line: `{"time":"2026-11-20T10:00:00Z","level":"INFO","msg":"call","url":"https://h.test/a","status":200,"duration":250000000}`, status: 200, host: "h.test", path: "/a", latency: 250 * time.Millisecond, time: t0},
+		{name: "PlainMilliseconds", line: `{"url":"https://h.test/a","status":200,"duration":250}`, status: 200, host: "h.test", path: "/a", latency: 250 * time.Millisecond},
+		{name: "TelescopeString", line: `{"type":"client_request","content":"{\"method\":\"GET\",\"uri\":\"https:\\/\\/h.test\\/a\",\"response_status\":404,\"duration\":5}","created_at":"2026-11-20 10:00:00"}`,
+			status: 404, host: "h.test", path: "/a", latency: 5 * time.Millisecond, time: t0},
+	}
+	d := ingest.NewDecoder(ingest.AutoMapping())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := d.Decode([]byte(tc.line))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			switch {
+			case r.Status != tc.status:
+				t.Errorf("Status=%d, want %d", r.Status, tc.status)
+			case r.Host != tc.host || r.Path != tc.path:
+				t.Errorf("Host, Path=%q, %q, want %q, %q", r.Host, r.Path, tc.host, tc.path)
+			case string(r.Error) != tc.errText:
+				t.Errorf("Error=%q, want %q", r.Error, tc.errText)
+			case string(r.TraceID) != tc.trace:
+				t.Errorf("TraceID=%q, want %q", r.TraceID, tc.trace)
+			case string(r.Service) != tc.svc:
+				t.Errorf("Service=%q, want %q", r.Service, tc.svc)
+			case r.IdempotencyKey != tc.idem:
+				t.Errorf("IdempotencyKey=%v, want %v", r.IdempotencyKey, tc.idem)
+			case r.Latency != tc.latency:
+				t.Errorf("Latency=%v, want %v", r.Latency, tc.latency)
+			case !r.Time.Equal(tc.time):
+				t.Errorf("Time=%v, want %v", r.Time, tc.time)
+			}
+		})
+	}
+}
+
+// TestDecode_Skip: lines that are not requests are skipped, not malformed.
+func TestDecode_Skip(t *testing.T) {
+	tests := []struct{ name, line, reason string }{
+		{"OtherLogLine", `{"level":"info","msg":"order 5512 queued","order_id":5512}`, ingest.ReasonNotRequest},
+		{"TextualStatusAlone", `{"msg":"health","status":"OK"}`, ingest.ReasonNotRequest},
+		{"ErrorAlone", `{"level":"error","msg":"sync failed","error":"record not found"}`, ingest.ReasonNotRequest},
+		{"TelescopeQuery", `{"type":"query","content":{"sql":"select 1","uri":"/x","method":"GET"}}`, ingest.ReasonNotRequest},
+		{"OTLPWithoutRecords", `{"resourceLogs":[]}`, ingest.ReasonNotRequest},
+	}
+	d := ingest.NewDecoder(ingest.AutoMapping())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Decode([]byte(tc.line))
+			if !ingest.Skipped(err) || ingest.Reason(err) != tc.reason {
+				t.Fatalf("err=%v (skipped %v), want skipped %q", err, ingest.Skipped(err), tc.reason)
+			}
+		})
+	}
+}
+
+func TestDecode_MatchAndText(t *testing.T) {
+	m := ingest.AutoMapping()
+	var err error
+	if m.Match, err = ingest.ParseMatch(map[string]string{"msg": "outbound request", "logger": "/^httpx/"}); err != nil {
+		t.Fatal(err)
+	}
+	m.SkipText = true
+	d := ingest.NewDecoder(m)
+	tests := []struct{ name, line, reason string }{
+		{"Matched", `{"msg":"outbound request","logger":"httpx.client","url":"https://h.test/a","status":500}`, ""},
+		{"MatchedMalformed", `{"msg":"outbound request","logger":"httpx","url":"https://h.test/a"}`, ingest.ReasonNoStatus},
+		{"OtherValue", `{"msg":"inbound request","logger":"httpx","url":"https://h.test/a","status":500}`, ingest.ReasonNotMatched},
+		{"RegexpFails", `{"msg":"outbound request","logger":"app.httpx","url":"https://h.test/a","status":500}`, ingest.ReasonNotMatched},
+		{"PathAbsent", `{"msg":"outbound request","url":"https://h.test/a","status":500}`, ingest.ReasonNotMatched},
+		{"TextLine", `Traceback (most recent call last):`, ingest.ReasonTextLine},
+		{"BlankLine", ``, ingest.ReasonTextLine},
+		{"BrokenJSONStaysMalformed", `{"msg":"outbound request"`, ingest.ReasonNotJSON},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := d.Decode([]byte(tc.line))
+			if ingest.Reason(err) != tc.reason {
+				t.Fatalf("Reason=%q, want %q", ingest.Reason(err), tc.reason)
+			}
+			if tc.reason == "" && rec.Status != 500 {
+				t.Fatalf("Status=%d", rec.Status)
+			}
+			if skip := tc.reason == ingest.ReasonNotMatched || tc.reason == ingest.ReasonTextLine; ingest.Skipped(err) != skip {
+				t.Fatalf("Skipped=%v, want %v", ingest.Skipped(err), skip)
+			}
+		})
+	}
+	// A rule on a name the auto mapping also descends into (ECS "event").
+	m2 := ingest.AutoMapping()
+	m2.Match, _ = ingest.ParseMatch(map[string]string{"event": "http_request"})
+	d2 := ingest.NewDecoder(m2)
+	if _, err := d2.Decode([]byte(`{"event":"http_request","url":"https://h.test/a","response_status":200}`)); err != nil {
+		t.Errorf("event match: %v", err)
+	}
+	if _, err := d2.Decode([]byte(`{"event":"cache_miss","url":"https://h.test/a","response_status":200}`)); ingest.Reason(err) != ingest.ReasonNotMatched {
+		t.Errorf("event mismatch: %v", err)
+	}
+	if _, err := ingest.ParseMatch(map[string]string{"msg": "/(/"}); err == nil {
+		t.Error("ParseMatch with a bad regexp: no error")
+	}
+}
+
+func TestParseMappingPaths(t *testing.T) {
+	m, err := ingest.ParseMappingPaths(map[string][]string{
+		"status":          {"resp.code", "resp.http_status"},
+		"latency":         {"timing.total_us:us", "took:s"},
+		"headers":         {"resp.hdrs", "rh_*"},
+		"request_headers": {"req.hdrs"},
+		"error":           {"failure.text"},
+		"trace_id":        {"corr"},
+		"service":         {"app"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ingest.NewDecoder(m)
+	rec, err := d.Decode([]byte(`{"url":"https://h.test/x","resp":{"code":"n/a","http_status":429,"hdrs":[{"name":"Retry-After","value":"7"}]},"rh_X-RateLimit-Remaining":"0","timing":{"total_us":1500},"took":9,"req":{"hdrs":{"idempotency-key":"k"}},"corr":"c-1","app":"billing"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != 429 || rec.Latency != 1500*time.Microsecond || string(rec.Header("retry-after")) != "7" ||
+		string(rec.Header("x-ratelimit-remaining")) != "0" || !rec.IdempotencyKey || string(rec.TraceID) != "c-1" || string(rec.Service) != "billing" {
+		t.Fatalf("got %+v", rec)
+	}
+	rec, err = d.Decode([]byte(`{"url":"https://h.test/x","failure":{"text":"connection reset by peer"}}`))
+	if err != nil || rec.Status != 0 || string(rec.Error) != "connection reset by peer" {
+		t.Fatalf("got %+v, %v", rec, err)
+	}
+	for _, bad := range []map[string][]string{{"status": {}}, {"status": {"a..b"}}, {"latency": {"x:fortnights"}}, {"colour": {"x"}}} {
+		if _, err := ingest.ParseMappingPaths(bad); err == nil {
+			t.Errorf("ParseMappingPaths(%v): no error", bad)
+		}
+	}
+}
+
+// TestDecodeAll_OTLP: one OTLP/JSON line, many records, each counted.
+func TestDecodeAll_OTLP(t *testing.T) {
+	data, err := os.ReadFile("../testdata/classify/shapes/otlp.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := bytes.SplitN(data, []byte("\n"), 2)[0]
+	d := ingest.NewDecoder(ingest.AutoMapping())
+	var statuses []int
+	var skipped int
+	d.DecodeAll(line, func(rec *ingest.Record, err error) {
+		switch {
+		case ingest.Skipped(err):
+			skipped++
+		case err != nil:
+			t.Errorf("record: %v", err)
+		default:
+			statuses = append(statuses, rec.Status)
+			if string(rec.Service) != "checkout" {
+				t.Errorf("Service=%q", rec.Service)
+			}
+		}
+	})
+	if len(statuses) != 3 || statuses[0] != 400 || statuses[2] != 429 || skipped != 1 {
+		t.Fatalf("statuses=%v skipped=%d, want [400 400 429] and 1", statuses, skipped)
+	}
+	rec, err := d.Decode(line)
+	if err != nil || rec.Status != 400 || d.Shape() != "otlp" {
+		t.Fatalf("Decode: %+v, %v, shape %q", rec, err, d.Shape())
+	}
 }

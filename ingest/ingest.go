@@ -13,14 +13,15 @@ import (
 // Record is one decoded log line: one outbound HTTP call.
 //
 // A Record returned by a Decoder is valid until the Decoder's next call:
-// Body and the Header values point into the line and the Decoder's buffers.
+// Body, Error, TraceID, Service and the Header values point into the line
+// and the Decoder's buffers.
 type Record struct {
 	Time    time.Time     // zero when the line has no usable timestamp
 	Method  string        // upper case, empty when absent
 	URL     string        // as logged
 	Host    string        // lower case, without port
 	Path    string        // without query or fragment
-	Status  int           // HTTP status, always set on a decoded Record
+	Status  int           // HTTP status; 0 only for a call that got no response (see Error)
 	Latency time.Duration // zero when absent
 	Headers []Header      // response headers that bear on retrying only
 
@@ -86,10 +87,25 @@ const (
 	ReasonTooLong   = "line too long"
 )
 
-// DecodeError reports a malformed line and why it is malformed.
+// Reasons a line is skipped: it is not a request, and not malformed either.
+const (
+	// ReasonNotRequest: a JSON line with none of a call's fields (no URL
+	// or host, no method, no status, no error): another log line.
+	ReasonNotRequest = "not a request"
+	// ReasonNotMatched: a line the mapping's Match rules do not select.
+	ReasonNotMatched = "not matched"
+	// ReasonTextLine: a line that is not JSON, under Mapping.SkipText.
+	ReasonTextLine = "text line"
+)
+
+// DecodeError reports a line that decodes to no request and why: a
+// malformed line, or, when Skip is set, a line that is not a request.
+// The Decoder returns shared values for the reasons without an underlying
+// error: do not modify one.
 type DecodeError struct {
 	Reason string // one of the Reason constants
 	Err    error  // the underlying parser error, if any
+	Skip   bool   // not a request: count it skipped, not malformed
 }
 
 func (e *DecodeError) Error() string {
@@ -109,4 +125,11 @@ func Reason(err error) string {
 		return de.Reason
 	}
 	return ""
+}
+
+// Skipped reports whether err says that a line is not a request (to be
+// counted as skipped by its Reason), rather than malformed.
+func Skipped(err error) bool {
+	var de *DecodeError
+	return errors.As(err, &de) && de.Skip
 }

@@ -296,3 +296,126 @@ func hex4(s []byte) (rune, bool) {
 	}
 	return r, true
 }
+
+// memberIter walks the members of an object already checked by a walk or
+// skipValue, without a callback. A structural error ends it.
+type memberIter struct {
+	b []byte
+	i int
+}
+
+func members(obj []byte) memberIter {
+	i := skipWS(obj, 0)
+	if i < len(obj) && obj[i] == '{' {
+		return memberIter{obj, i + 1}
+	}
+	return memberIter{obj, len(obj)}
+}
+
+// next returns the next member's raw key and value.
+func (it *memberIter) next() (key []byte, v jsonValue, ok bool) {
+	b := it.b
+	i := skipWS(b, it.i)
+	if i < len(b) && b[i] == ',' {
+		i = skipWS(b, i+1)
+	}
+	it.i = len(b)
+	if i >= len(b) || b[i] != '"' {
+		return nil, jsonValue{}, false
+	}
+	end, _, err := scanString(b, i)
+	if err != nil {
+		return nil, jsonValue{}, false
+	}
+	key = b[i+1 : end-1]
+	i = skipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return nil, jsonValue{}, false
+	}
+	v, next, err := valueAt(b, skipWS(b, i+1))
+	if err != nil {
+		return nil, jsonValue{}, false
+	}
+	it.i = next
+	return key, v, true
+}
+
+// member returns the value of the named member of an object, if any.
+func member(obj []byte, name string) (jsonValue, bool) {
+	it := members(obj)
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		if string(k) == name {
+			return v, true
+		}
+	}
+	return jsonValue{}, false
+}
+
+// arrayIter walks the elements of an array already checked.
+type arrayIter struct {
+	b []byte
+	i int
+}
+
+func elements(arr []byte) arrayIter {
+	i := skipWS(arr, 0)
+	if i < len(arr) && arr[i] == '[' {
+		return arrayIter{arr, i + 1}
+	}
+	return arrayIter{arr, len(arr)}
+}
+
+func (it *arrayIter) next() (jsonValue, bool) {
+	b := it.b
+	i := skipWS(b, it.i)
+	if i < len(b) && b[i] == ',' {
+		i = skipWS(b, i+1)
+	}
+	it.i = len(b)
+	if i >= len(b) || b[i] == ']' {
+		return jsonValue{}, false
+	}
+	v, next, err := valueAt(b, i)
+	if err != nil {
+		return jsonValue{}, false
+	}
+	it.i = next
+	return v, true
+}
+
+// scalar unwraps a value to the scalar it carries: the first element of
+// an array (OpenTelemetry logs header values as arrays) and the value of
+// an OTLP AnyValue ({"stringValue":"x"}, {"intValue":"429"},
+// {"arrayValue":{"values":[...]}}).
+func scalar(v jsonValue) jsonValue {
+	for range 4 {
+		switch v.kind {
+		case '[':
+			it := elements(v.raw)
+			e, ok := it.next()
+			if !ok {
+				return jsonValue{}
+			}
+			v = e
+		case '{':
+			it := members(v.raw)
+			k, inner, ok := it.next()
+			if !ok {
+				return jsonValue{}
+			}
+			switch string(k) {
+			case "stringValue", "intValue", "doubleValue", "boolValue":
+				return inner
+			case "arrayValue":
+				if vals, ok := member(inner.raw, "values"); ok {
+					v = vals
+					continue
+				}
+			}
+			return jsonValue{}
+		default:
+			return v
+		}
+	}
+	return jsonValue{}
+}

@@ -56,11 +56,15 @@ func epochText(b []byte) (time.Time, bool) {
 	return epoch(f, -1)
 }
 
+// minEpoch is March 1973: a smaller number is no time of an API call but a
+// duration (HAR's "time" is milliseconds) or a counter.
+const minEpoch = 1e8
+
 // epoch converts an epoch number; exact is its integer value, or -1.
 func epoch(f float64, exact int64) (time.Time, bool) {
 	a := math.Abs(f)
 	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0) || f <= 0:
+	case math.IsNaN(f) || math.IsInf(f, 0) || f < minEpoch:
 		return time.Time{}, false
 	case a < 1e11: // seconds
 		sec, frac := math.Modf(f)
