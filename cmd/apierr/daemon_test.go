@@ -285,6 +285,13 @@ func TestRun_KillRestart(t *testing.T) {
 }
 
 // waitFor polls cond until it holds, failing after a deadline.
+// waitForDaemon waits until the daemon tails its inputs: its database is
+// made and migrated.
+func waitForDaemon(tb testing.TB, d *process) {
+	tb.Helper()
+	waitFor(tb, "the daemon to start", func() bool { return strings.Contains(d.out.String(), "apierr running") })
+}
+
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -313,7 +320,7 @@ func TestRun_BadInputReportAndReload(t *testing.T) {
 		dbPath, filepath.Join(logs, "*.log"), vendors)), 0o644)
 	d := startDaemon(t, config)
 	defer d.kill()
-	waitFor(t, "the database", func() bool { _, err := os.Stat(dbPath); return err == nil })
+	waitForDaemon(t, d)
 
 	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	stripe := fmt.Sprintf(`{"ts":%q,"url":"https://api.stripe.com/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Declined"}}}`, ts)

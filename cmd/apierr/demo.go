@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/daemon"
 	"github.com/apierr/apierr/report"
 	"github.com/apierr/apierr/storage"
 	"github.com/apierr/apierr/traffic"
@@ -61,9 +62,11 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	cfg := DefaultConfig()
 	cfg.DB = filepath.Join(dir, "apierr.db")
 	cfg.Inputs = []InputConfig{{Paths: []string{logPath + "*"}}}
-	cfg.FlushInterval = Duration(250 * time.Millisecond)
-	cfg.Summary = SummaryConfig{Every: Duration(*every), To: "stdout"}
 	cfg.VendorsDir = ""
+	settings, err := settingsOf(cfg)
+	if err != nil {
+		return err
+	}
 	db := storage.NewDB(cfg.DB)
 	if err := db.Open(); err != nil {
 		return err
@@ -74,12 +77,12 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	since := func(now time.Time) report.Window {
 		return report.Window{From: start.Truncate(time.Minute), To: now.UTC().Truncate(time.Minute).Add(time.Minute)}
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := &daemon{cmd: &RunCommand{m: c.m, Scan: 200 * time.Millisecond}, cfg: cfg, db: db, log: log}
-	d.summary = &summarizer{db: db, out: c.m.Stdout, format: format, color: color, clear: tty, top: 8, window: since, now: time.Now}
-	if err := d.load(); err != nil {
-		return err
-	}
+	srv := daemon.NewServer(db)
+	srv.Settings = settings
+	srv.FlushInterval = 250 * time.Millisecond
+	srv.Scan = 200 * time.Millisecond
+	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv.Summary = daemon.Summary{Every: *every, Out: c.m.Stdout, Format: format, Color: color, Clear: tty, Top: 8, Window: since}
 	fmt.Fprintf(c.m.Stdout, "apierr demo: writing %d request-log lines/s to %s for %s; the report follows every %s\n",
 		*rate, logPath, *duration, *every)
 
@@ -91,15 +94,15 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runErr = d.run(dctx)
+		runErr = srv.Run(dctx)
 	}()
-	if err := writeTraffic(ctx, d.cat, logPath, *rate, *duration); err != nil {
+	if err := writeTraffic(ctx, settings.Catalog, logPath, *rate, *duration); err != nil {
 		stopDaemon()
 		wg.Wait()
 		return err
 	}
 	// Let the last lines be read and committed, then stop the daemon.
-	time.Sleep(time.Duration(cfg.FlushInterval) + 500*time.Millisecond)
+	time.Sleep(srv.FlushInterval + 500*time.Millisecond)
 	stopDaemon()
 	wg.Wait()
 	if runErr != nil {
@@ -108,9 +111,9 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if tty {
 		fmt.Fprint(c.m.Stdout, "\033[H\033[2J")
 	}
-	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", d.p.lines.Load(), cfg.DB)
-	d.summary.clear = false
-	return d.summary.write(context.Background())
+	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", srv.Stats().Lines, cfg.DB)
+	srv.Summary.Clear = false
+	return srv.WriteSummary(context.Background())
 }
 
 // writeTraffic appends generated lines to path at rate lines/s for d: a

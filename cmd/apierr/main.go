@@ -2,7 +2,8 @@
 // is failing, how often, and whether a retry would help.
 //
 // This package is wiring only: subcommands, flags, config, signals and exit
-// codes. The work is done by ingest, classify, storage and report.
+// codes. The work is done by ingest, classify, storage and report, and the
+// daemon's core (pipeline, tailing, reload, metrics, summaries) by daemon.
 package main
 
 import (
@@ -20,6 +21,13 @@ import (
 )
 
 func main() {
+	// SIGHUP reloads the daemon. It is caught before anything else, so a
+	// reload sent right after start (ExecReload=kill -HUP at boot) is
+	// queued for the daemon, never a kill.
+	reload := make(chan os.Signal, 1)
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		signal.Notify(reload, syscall.SIGHUP)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -43,6 +51,7 @@ func main() {
 		debug.SetMemoryLimit(36 << 20)
 	}
 	m := NewMain()
+	m.Reload = reload
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(m.ExitCode(err))
@@ -54,6 +63,9 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Reload receives the signals that ask the daemon to reload (SIGHUP);
+	// nil in-process.
+	Reload <-chan os.Signal
 }
 
 // NewMain returns a Main wired to the process's standard streams.
