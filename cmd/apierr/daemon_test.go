@@ -364,3 +364,56 @@ func TestRun_BadInputReportAndReload(t *testing.T) {
 		t.Fatalf("malformed %+v, want one line too long and one not JSON", mal)
 	}
 }
+
+// TestRun_SIGHUPAtStart: a SIGHUP during start-up (ExecReload=kill -HUP
+// at boot) is a reload, never a kill. It is sent as soon as the database
+// file appears: the daemon is then opening and migrating it, the slow
+// start-up work before which the handler must be installed. (A signal
+// sent within the Go runtime's own start, before any package runs, still
+// ends the process: nothing in a Go program runs earlier.)
+func TestRun_SIGHUPAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process")
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "apierr.db")
+	logFile := filepath.Join(dir, "app.log")
+	os.WriteFile(logFile, []byte(testTraffic(0)+"\n"), 0o644)
+	config := filepath.Join(dir, "apierr.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nmetrics_listen: \"\"\n", dbPath, logFile)), 0o644)
+	d := startDaemon(t, config)
+	defer d.kill()
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(dbPath); err == nil {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("no database within 15s\n%s", d.out)
+		}
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- d.cmd.Wait() }()
+	deadline := time.After(15 * time.Second)
+	for !strings.Contains(d.out.String(), "reloaded") {
+		select {
+		case err := <-exited:
+			t.Fatalf("the daemon exited on a SIGHUP at start: %v\n%s", err, d.out)
+		case <-deadline:
+			t.Fatalf("no reload within 15s of a SIGHUP at start\n%s", d.out)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	waitFor(t, "the line", func() bool { return readCounts(t, dbPath).requests == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("daemon exit: %v\n%s", err, d.out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon did not stop within 20s after SIGTERM\n%s", d.out)
+	}
+}

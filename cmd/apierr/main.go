@@ -17,17 +17,11 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/apierr/apierr/daemon/sighup"
 	"github.com/apierr/apierr/storage"
 )
 
 func main() {
-	// SIGHUP reloads the daemon. It is caught before anything else, so a
-	// reload sent right after start (ExecReload=kill -HUP at boot) is
-	// queued for the daemon, never a kill.
-	reload := make(chan os.Signal, 1)
-	if len(os.Args) > 1 && os.Args[1] == "run" {
-		signal.Notify(reload, syscall.SIGHUP)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -51,7 +45,9 @@ func main() {
 		debug.SetMemoryLimit(36 << 20)
 	}
 	m := NewMain()
-	m.Reload = reload
+	// SIGHUP reloads the daemon; sighup catches it from the start, so a
+	// reload sent right after start is queued, never a kill.
+	m.Reload = sighup.C
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(m.ExitCode(err))
