@@ -124,11 +124,13 @@ func (s *Server) Stats() Stats {
 	return s.p.Stats()
 }
 
-// WriteSummary writes one summary now (the demo's final report).
+// WriteSummary writes one summary now, with the current Summary settings
+// (the demo's final report). Call it after Run has returned.
 func (s *Server) WriteSummary(ctx context.Context) error {
 	if s.sum == nil {
 		return errors.New("no summary configured")
 	}
+	s.sum.Summary = s.Summary
 	return s.sum.write(ctx)
 }
 
