@@ -375,44 +375,54 @@ func TestServer_ReloadSettings(t *testing.T) {
 	}
 }
 
-// TestServer_DeletedDatabase: while the database's directory is deleted,
-// /healthz answers 503 naming the problem, and the log says so.
+// TestServer_DeletedDatabase: while the database file or its directory is
+// deleted, /healthz answers 503 naming the problem, and the log says so.
 func TestServer_DeletedDatabase(t *testing.T) {
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	if err := os.Mkdir(state, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	db := MustOpenDB(t, filepath.Join(state, "apierr.db"))
-	log := filepath.Join(dir, "app.log")
-	appendLines(t, log, 0, 10)
-	s, logs := newServer(t, db, daemon.Input{Paths: []string{log}, Mapping: auto()})
-	s.MetricsListen = "127.0.0.1:0"
-	stop := start(t, s)
-	healthz := func() (int, string) {
-		resp, err := http.Get("http://" + s.MetricsAddr() + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(b))
-	}
-	waitFor(t, "10 requests", func() bool { return readTotals(t, db.Path).requests == 10 })
-	if code, body := healthz(); code != 200 || body != "ok" {
-		t.Fatalf("healthz %d %q, want 200 ok", code, body)
-	}
-	if err := os.RemoveAll(state); err != nil {
-		t.Fatal(err)
-	}
-	code, body := healthz()
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, db.Path) || !strings.Contains(body, "deleted") {
-		t.Fatalf("healthz %d %q, want 503 naming the deleted database", code, body)
-	}
-	waitFor(t, "the log to say so", func() bool {
-		return strings.Contains(logs.String(), "level=ERROR") && strings.Contains(logs.String(), "was deleted")
-	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		remove func(state, db string) error
+	}{
+		{"File", func(state, db string) error { return os.Remove(db) }},
+		{"Directory", func(state, db string) error { return os.RemoveAll(state) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			state := filepath.Join(dir, "state")
+			if err := os.Mkdir(state, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			db := MustOpenDB(t, filepath.Join(state, "apierr.db"))
+			log := filepath.Join(dir, "app.log")
+			appendLines(t, log, 0, 10)
+			s, logs := newServer(t, db, daemon.Input{Paths: []string{log}, Mapping: auto()})
+			s.MetricsListen = "127.0.0.1:0"
+			stop := start(t, s)
+			healthz := func() (int, string) {
+				resp, err := http.Get("http://" + s.MetricsAddr() + "/healthz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, strings.TrimSpace(string(b))
+			}
+			waitFor(t, "10 requests", func() bool { return readTotals(t, db.Path).requests == 10 })
+			if code, body := healthz(); code != 200 || body != "ok" {
+				t.Fatalf("healthz %d %q, want 200 ok", code, body)
+			}
+			if err := tc.remove(state, db.Path); err != nil {
+				t.Fatal(err)
+			}
+			code, body := healthz()
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, db.Path) || !strings.Contains(body, "deleted") {
+				t.Fatalf("healthz %d %q, want 503 naming the deleted database", code, body)
+			}
+			waitFor(t, "the log to say so", func() bool {
+				return strings.Contains(logs.String(), "level=ERROR") && strings.Contains(logs.String(), "was deleted")
+			})
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
