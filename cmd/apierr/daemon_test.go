@@ -284,7 +284,6 @@ func TestRun_KillRestart(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, failing after a deadline.
 // waitForDaemon waits until the daemon tails its inputs: its database is
 // made and migrated.
 func waitForDaemon(tb testing.TB, d *process) {
@@ -292,6 +291,7 @@ func waitForDaemon(tb testing.TB, d *process) {
 	waitFor(tb, "the daemon to start", func() bool { return strings.Contains(d.out.String(), "apierr running") })
 }
 
+// waitFor polls cond until it holds, failing after a deadline.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(15 * time.Second)

@@ -96,13 +96,17 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		defer wg.Done()
 		runErr = srv.Run(dctx)
 	}()
-	if err := writeTraffic(ctx, settings.Catalog, logPath, *rate, *duration); err != nil {
+	written, err := writeTraffic(ctx, settings.Catalog, logPath, *rate, *duration)
+	if err != nil {
 		stopDaemon()
 		wg.Wait()
 		return err
 	}
-	// Let the last lines be read and committed, then stop the daemon.
-	time.Sleep(srv.FlushInterval + 500*time.Millisecond)
+	// Let the last lines be read (for at most ten seconds), then stop the
+	// daemon: it commits what it read.
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().Lines < written && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	stopDaemon()
 	wg.Wait()
 	if runErr != nil {
@@ -116,50 +120,53 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	return srv.WriteSummary(context.Background())
 }
 
-// writeTraffic appends generated lines to path at rate lines/s for d: a
-// burst of rate limiting in the middle third, a rename rotation halfway.
-func writeTraffic(ctx context.Context, cat *classify.Catalog, path string, rate int, d time.Duration) error {
+// writeTraffic appends rate×d generated lines to path, at rate lines/s
+// (catching up when a tick comes late): a burst of rate limiting in the
+// middle third, a rename rotation halfway. It returns the number of lines
+// written.
+func writeTraffic(ctx context.Context, cat *classify.Catalog, path string, rate int, d time.Duration) (written int64, err error) {
 	g := traffic.New(cat, time.Now().UnixNano())
 	g.Start, g.Step = time.Now().UTC(), time.Second/time.Duration(rate)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer func() { f.Close() }()
 	const tick = 100 * time.Millisecond
-	perTick := max(1, rate/int(time.Second/tick))
-	buf := make([]byte, 0, perTick*1024)
+	total := int64(float64(rate) * d.Seconds())
+	perTick := max(1, int64(rate)/int64(time.Second/tick))
+	var buf []byte
 	begin := time.Now()
 	rotated := false
-	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(begin) {
-		burst := elapsed > d/3 && elapsed < d/2
+	for written < total {
+		due := min(total, max(written+perTick, int64(float64(rate)*time.Since(begin).Seconds())))
 		buf = buf[:0]
-		for i := 0; i < perTick; i++ {
-			if burst && i%3 == 0 {
+		for ; written < due; written++ {
+			if written > total/3 && written < total/2 && written%3 == 0 {
 				buf = g.AppendRateLimited(buf)
 			} else {
 				buf = g.Append(buf)
 			}
 		}
 		if _, err := f.Write(buf); err != nil {
-			return err
+			return written, err
 		}
-		if !rotated && elapsed > d/2 {
+		if !rotated && written > total/2 {
 			// Rotate as logrotate does: rename, then a new file.
 			rotated = true
 			f.Close()
 			if err := os.Rename(path, path+".1"); err != nil {
-				return err
+				return written, err
 			}
 			if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-				return err
+				return written, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return written, ctx.Err()
 		case <-time.After(tick):
 		}
 	}
-	return nil
+	return written, nil
 }
