@@ -78,6 +78,9 @@ type Server struct {
 	db      dbIdentity
 	dbProb  string                           // the last database problem logged (loop goroutine)
 	next    *Settings                        // settings waiting for the tailer's restart
+	nextAt  time.Time                        // when they were loaded
+	waitLog bool                             // the wait for drains is logged
+	drains  *drains                          // the current tailer's files
 	cat     atomic.Pointer[classify.Catalog] // the current catalog, for summaries
 
 	mu     sync.Mutex
@@ -241,7 +244,7 @@ func (s *Server) generation(ctx context.Context) (restart bool, err error) {
 		return false, err
 	}
 	s.apply(*s.next)
-	s.next = nil
+	s.next, s.waitLog = nil, false
 	s.Logger.Info("reloaded config and vendor files; inputs changed, reading resumes from the committed positions")
 	return true, nil
 }
@@ -275,6 +278,8 @@ func (s *Server) startTailer(ctx context.Context, positions []ingest.Position) <
 	s.tailer = t
 	s.mu.Unlock()
 	a := newAssigner(s.Inputs, s.own, s.Logger)
+	d := newDrains()
+	s.drains = d
 	out := make(chan Chunk, 1)
 	go t.Run(ctx)
 	go func() { // owns out
@@ -285,6 +290,7 @@ func (s *Server) startTailer(ctx context.Context, positions []ingest.Position) <
 				c.Release()
 				continue
 			}
+			d.saw(c, time.Now())
 			out <- Chunk{i, c}
 		}
 	}()
@@ -309,11 +315,11 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 		case <-ctx.Done():
 			return false, nil
 		case <-s.Signals:
-			if s.reloadNow() {
+			if s.reloadNow() && s.restartNow() {
 				return true, nil
 			}
 		case <-s.reload:
-			if s.reloadNow() {
+			if s.reloadNow() && s.restartNow() {
 				return true, nil
 			}
 		case r, ok := <-results:
@@ -331,6 +337,9 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 				return false, err
 			}
 			s.checkDB()
+			if s.next != nil && s.restartNow() {
+				return true, nil
+			}
 		case <-maintain.C:
 			if err := s.DB.Maintain(ctx, s.RollupAfter, s.Retention); err != nil {
 				s.Logger.Warn("maintenance failed", "err", err)
@@ -348,7 +357,7 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 
 // reloadNow loads the new settings and applies them at once when the
 // tailer can keep running; it reports whether the tailer must restart
-// (the new settings then wait in s.next).
+// (the new settings then wait in s.next, see restartNow).
 func (s *Server) reloadNow() (restart bool) {
 	next := s.Settings
 	if s.Load != nil {
@@ -366,13 +375,50 @@ func (s *Server) reloadNow() (restart bool) {
 		next.MaxLine = ingest.DefaultMaxLine
 	}
 	if next.MaxLine != s.MaxLine || !sameGlobs(next.Inputs, s.Inputs) {
+		if s.next == nil {
+			s.nextAt = time.Now()
+		}
 		s.next = &next
 		return true
 	}
+	s.next, s.waitLog = nil, false
 	s.apply(next)
 	s.Logger.Info("reloaded config and vendor files")
 	return false
 }
+
+// restartNow reports whether the tailer may restart for the settings in
+// s.next: once no file is being drained after a rotation (a new tailer
+// would not find it by the globs, and its last lines would be lost), or
+// after maxDrainWait.
+func (s *Server) restartNow() bool {
+	rotateWait := s.RotateWait
+	if rotateWait <= 0 {
+		rotateWait = ingest.NewTailer(nil).RotateWait
+	}
+	scan := s.Scan
+	if scan <= 0 {
+		scan = ingest.NewTailer(nil).Scan
+	}
+	quiet := rotateWait + 2*scan + s.FlushInterval
+	draining := s.drains.active(quiet, time.Now())
+	if len(draining) == 0 {
+		return true
+	}
+	if waited := time.Since(s.nextAt); waited > max(maxDrainWait, 3*quiet) {
+		s.Logger.Warn("reload: inputs changed; restarting while rotated files are still being read: their next lines are not read", "files", draining, "waited", waited.Round(time.Second))
+		return true
+	}
+	if !s.waitLog {
+		s.waitLog = true
+		s.Logger.Info("reload: inputs changed; waiting for rotated files to be read to their end", "files", draining)
+	}
+	return false
+}
+
+// maxDrainWait bounds how long a reload that changes the inputs waits for
+// rotated files still being written (a writer that never reopens its log).
+const maxDrainWait = time.Minute
 
 // apply makes settings current: chunks processed from now on use them.
 func (s *Server) apply(next Settings) {

@@ -135,7 +135,7 @@ func newServer(tb testing.TB, db *storage.DB, inputs ...daemon.Input) (*daemon.S
 	s := daemon.NewServer(db)
 	s.Inputs, s.Catalog = inputs, catalog(tb)
 	s.FlushInterval = 20 * time.Millisecond
-	s.Scan, s.RotateWait = 20*time.Millisecond, time.Minute
+	s.Scan, s.RotateWait = 20*time.Millisecond, 5*time.Second
 	s.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return s, logs
 }
@@ -323,7 +323,7 @@ func TestServer_ReloadKeepsDraining(t *testing.T) {
 	waitFor(t, "1000 requests", func() bool { return readTotals(t, db.Path).requests == 1000 })
 
 	// Rotation: the writer still appends to the renamed file, which no
-	// glob matches; the tailer drains it for RotateWait (a minute).
+	// glob matches; the tailer drains it until it is quiet for RotateWait.
 	if err := os.Rename(log, log+".1"); err != nil {
 		t.Fatal(err)
 	}
@@ -340,6 +340,49 @@ func TestServer_ReloadKeepsDraining(t *testing.T) {
 	}
 	if got, want := readTotals(t, db.Path), (totals{3000, 3000, 0}); got != want || loads != 1 {
 		t.Fatalf("totals %+v after %d loads, want %+v after 1", got, loads, want)
+	}
+}
+
+// TestServer_ReloadNewInputsKeepsDraining: a reload that changes the
+// inputs waits until the file being drained after a rotation is read to
+// its end, then reads the new inputs.
+func TestServer_ReloadNewInputsKeepsDraining(t *testing.T) {
+	dir := t.TempDir()
+	db := MustOpenDB(t, filepath.Join(dir, "apierr.db"))
+	log, newLog := filepath.Join(dir, "app.log"), filepath.Join(dir, "new.log")
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writeLines(t, f, 0, 500)
+	s, logs := newServer(t, db, daemon.Input{Paths: []string{log}, Mapping: auto()})
+	s.RotateWait = time.Second
+	s.Load = func() (daemon.Settings, error) {
+		return daemon.Settings{Inputs: []daemon.Input{{Paths: []string{log}, Mapping: auto()}, {Paths: []string{newLog}, Mapping: auto()}},
+			Catalog: s.Catalog, MaxLine: s.MaxLine}, nil
+	}
+	stop := start(t, s)
+	waitFor(t, "500 requests", func() bool { return readTotals(t, db.Path).requests == 500 })
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeLines(t, f, 500, 1000)
+	waitFor(t, "1000 requests", func() bool { return readTotals(t, db.Path).requests == 1000 })
+	s.Reload()
+	waitFor(t, "the reload to wait", func() bool { return strings.Contains(logs.String(), "waiting for rotated files") })
+	writeLines(t, f, 1000, 1500) // the writer has not reopened its log yet
+	waitFor(t, "1500 requests", func() bool { return readTotals(t, db.Path).requests == 1500 })
+	appendLines(t, newLog, 1500, 1600)
+	waitFor(t, "the new input", func() bool { return readTotals(t, db.Path).requests == 1600 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readTotals(t, db.Path), (totals{1600, 1600, 0}); got != want {
+		t.Fatalf("totals %+v, want %+v\n%s", got, want, logs)
+	}
+	if !strings.Contains(logs.String(), "inputs changed, reading resumes") {
+		t.Fatalf("no restart for the new inputs:\n%s", logs)
 	}
 }
 
