@@ -112,8 +112,8 @@ func (s *Server) Reload() {
 	}
 }
 
-// Ready is closed once the Server tails its inputs (and listens, with
-// MetricsListen).
+// Ready is closed when start-up is done: the database is checked and
+// maintained, /metrics listens (with MetricsListen), and tailing begins.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // MetricsAddr is the address /metrics listens on, once Ready.
