@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the daemon's Prometheus metrics (DESIGN.md, Metrics). Counts
+// metrics are the daemon's Prometheus metrics (the README's Metrics). Counts
 // are added after each commit from what it wrote, with the database's
 // caps on label values, so /metrics agrees with the database and stays
 // bounded. They live as long as the process: a SIGHUP keeps them.
