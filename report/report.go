@@ -1,9 +1,12 @@
 // Package report turns stored aggregates and catalog entries into text:
 // tables, markdown, JSON and CSV.
 //
-// It is pure: rows in, bytes out to an io.Writer. It does no other I/O and
-// starts no goroutines. Every vendor-supplied string passes through Clean
-// before it is written, so nothing a vendor sent reaches a terminal raw.
+// It builds reports one way for every caller (source.go: `apierr report`,
+// the daemon's summaries, the live page): ReadSource reads a database's
+// rows through storage's queries; the rest is pure, rows in, bytes out to
+// an io.Writer. It starts no goroutines. Every vendor-supplied string
+// passes through Clean before it is written, so nothing a vendor sent
+// reaches a terminal raw.
 package report
 
 import (

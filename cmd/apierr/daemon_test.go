@@ -287,6 +287,13 @@ func TestRun_KillRestart(t *testing.T) {
 	}
 }
 
+// waitForDaemon waits until the daemon tails its inputs: its database is
+// made and migrated.
+func waitForDaemon(tb testing.TB, d *process) {
+	tb.Helper()
+	waitFor(tb, "the daemon to start", func() bool { return strings.Contains(d.out.String(), "apierr running") })
+}
+
 // waitFor polls cond until it holds, failing after a deadline.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
@@ -316,7 +323,7 @@ func TestRun_BadInputReportAndReload(t *testing.T) {
 		dbPath, filepath.Join(logs, "*.log"), vendors)), 0o644)
 	d := startDaemon(t, config)
 	defer d.kill()
-	waitFor(t, "the database", func() bool { _, err := os.Stat(dbPath); return err == nil })
+	waitForDaemon(t, d)
 
 	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	stripe := fmt.Sprintf(`{"ts":%q,"url":"https://api.acmepay.example/v1/charges","status":402,"body":{"error":{"type":"card_error","code":"card_declined","message":"Declined"}}}`, ts)
@@ -358,5 +365,58 @@ func TestRun_BadInputReportAndReload(t *testing.T) {
 	mal, _ := db.Malformed(context.Background(), time.Unix(0, 0), time.Now().Add(time.Hour))
 	if len(mal) != 2 || mal[0].Count != 1 || mal[1].Count != 1 || mal[0].Reason != "line too long" || mal[1].Reason != "not JSON" {
 		t.Fatalf("malformed %+v, want one line too long and one not JSON", mal)
+	}
+}
+
+// TestRun_SIGHUPAtStart: a SIGHUP during start-up (ExecReload=kill -HUP
+// at boot) is a reload, never a kill. It is sent as soon as the database
+// file appears: the daemon is then opening and migrating it, the slow
+// start-up work before which the handler must be installed. (A signal
+// sent within the Go runtime's own start, before any package runs, still
+// ends the process: nothing in a Go program runs earlier.)
+func TestRun_SIGHUPAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process")
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "apierr.db")
+	logFile := filepath.Join(dir, "app.log")
+	os.WriteFile(logFile, []byte(testTraffic(0)+"\n"), 0o644)
+	config := filepath.Join(dir, "apierr.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 50ms\nmetrics_listen: \"\"\n", dbPath, logFile)), 0o644)
+	d := startDaemon(t, config)
+	defer d.kill()
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(dbPath); err == nil {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("no database within 15s\n%s", d.out)
+		}
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- d.cmd.Wait() }()
+	deadline := time.After(15 * time.Second)
+	for !strings.Contains(d.out.String(), "reloaded") {
+		select {
+		case err := <-exited:
+			t.Fatalf("the daemon exited on a SIGHUP at start: %v\n%s", err, d.out)
+		case <-deadline:
+			t.Fatalf("no reload within 15s of a SIGHUP at start\n%s", d.out)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	waitFor(t, "the line", func() bool { return readCounts(t, dbPath).requests == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("daemon exit: %v\n%s", err, d.out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("daemon did not stop within 20s after SIGTERM\n%s", d.out)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/daemon"
 	"github.com/apierr/apierr/report"
 	"github.com/apierr/apierr/storage"
 	"github.com/apierr/apierr/traffic"
@@ -61,9 +62,11 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	cfg := DefaultConfig()
 	cfg.DB = filepath.Join(dir, "apierr.db")
 	cfg.Inputs = []InputConfig{{Paths: []string{logPath + "*"}}}
-	cfg.FlushInterval = Duration(250 * time.Millisecond)
-	cfg.Summary = SummaryConfig{Every: Duration(*every), To: "stdout"}
 	cfg.VendorsDir = ""
+	settings, err := settingsOf(cfg)
+	if err != nil {
+		return err
+	}
 	db := storage.NewDB(cfg.DB)
 	if err := db.Open(); err != nil {
 		return err
@@ -74,12 +77,12 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	since := func(now time.Time) report.Window {
 		return report.Window{From: start.Truncate(time.Minute), To: now.UTC().Truncate(time.Minute).Add(time.Minute)}
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := &daemon{cmd: &RunCommand{m: c.m, Scan: 200 * time.Millisecond}, cfg: cfg, db: db, log: log}
-	d.summary = &summarizer{db: db, out: c.m.Stdout, format: format, color: color, clear: tty, top: 8, window: since, now: time.Now}
-	if err := d.load(); err != nil {
-		return err
-	}
+	srv := daemon.NewServer(db)
+	srv.Settings = settings
+	srv.FlushInterval = 250 * time.Millisecond
+	srv.Scan = 200 * time.Millisecond
+	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv.Summary = daemon.Summary{Every: *every, Out: c.m.Stdout, Format: format, Color: color, Clear: tty, Top: 8, Window: since}
 	fmt.Fprintf(c.m.Stdout, "apierr demo: writing %d request-log lines/s to %s for %s; the report follows every %s\n",
 		*rate, logPath, *duration, *every)
 
@@ -91,15 +94,19 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runErr = d.run(dctx)
+		runErr = srv.Run(dctx)
 	}()
-	if err := writeTraffic(ctx, d.cat, logPath, *rate, *duration); err != nil {
+	written, err := writeTraffic(ctx, settings.Catalog, logPath, *rate, *duration)
+	if err != nil {
 		stopDaemon()
 		wg.Wait()
 		return err
 	}
-	// Let the last lines be read and committed, then stop the daemon.
-	time.Sleep(time.Duration(cfg.FlushInterval) + 500*time.Millisecond)
+	// Let the last lines be read (for at most ten seconds), then stop the
+	// daemon: it commits what it read.
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().Lines < written && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	stopDaemon()
 	wg.Wait()
 	if runErr != nil {
@@ -108,55 +115,58 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if tty {
 		fmt.Fprint(c.m.Stdout, "\033[H\033[2J")
 	}
-	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", d.p.lines.Load(), cfg.DB)
-	d.summary.clear = false
-	return d.summary.write(context.Background())
+	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", srv.Stats().Lines, cfg.DB)
+	srv.Summary.Clear = false
+	return srv.WriteSummary(context.Background())
 }
 
-// writeTraffic appends generated lines to path at rate lines/s for d: a
-// burst of rate limiting in the middle third, a rename rotation halfway.
-func writeTraffic(ctx context.Context, cat *classify.Catalog, path string, rate int, d time.Duration) error {
+// writeTraffic appends rate×d generated lines to path, at rate lines/s
+// (catching up when a tick comes late): a burst of rate limiting in the
+// middle third, a rename rotation halfway. It returns the number of lines
+// written.
+func writeTraffic(ctx context.Context, cat *classify.Catalog, path string, rate int, d time.Duration) (written int64, err error) {
 	g := traffic.New(cat, time.Now().UnixNano())
 	g.Start, g.Step = time.Now().UTC(), time.Second/time.Duration(rate)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer func() { f.Close() }()
 	const tick = 100 * time.Millisecond
-	perTick := max(1, rate/int(time.Second/tick))
-	buf := make([]byte, 0, perTick*1024)
+	total := int64(float64(rate) * d.Seconds())
+	perTick := max(1, int64(rate)/int64(time.Second/tick))
+	var buf []byte
 	begin := time.Now()
 	rotated := false
-	for elapsed := time.Duration(0); elapsed < d; elapsed = time.Since(begin) {
-		burst := elapsed > d/3 && elapsed < d/2
+	for written < total {
+		due := min(total, max(written+perTick, int64(float64(rate)*time.Since(begin).Seconds())))
 		buf = buf[:0]
-		for i := 0; i < perTick; i++ {
-			if burst && i%3 == 0 {
+		for ; written < due; written++ {
+			if written > total/3 && written < total/2 && written%3 == 0 {
 				buf = g.AppendRateLimited(buf)
 			} else {
 				buf = g.Append(buf)
 			}
 		}
 		if _, err := f.Write(buf); err != nil {
-			return err
+			return written, err
 		}
-		if !rotated && elapsed > d/2 {
+		if !rotated && written > total/2 {
 			// Rotate as logrotate does: rename, then a new file.
 			rotated = true
 			f.Close()
 			if err := os.Rename(path, path+".1"); err != nil {
-				return err
+				return written, err
 			}
 			if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-				return err
+				return written, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return written, ctx.Err()
 		case <-time.After(tick):
 		}
 	}
-	return nil
+	return written, nil
 }

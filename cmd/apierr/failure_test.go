@@ -44,10 +44,8 @@ func TestRun_DatabaseLocked(t *testing.T) {
 	write(0, 100)
 	d := startDaemon(t, config)
 	defer d.kill()
-	waitFor(t, "the first lines", func() bool {
-		_, err := os.Stat(dbPath)
-		return err == nil && dbReady(dbPath) && readCounts(t, dbPath).requests == 92
-	})
+	waitForDaemon(t, d)
+	waitFor(t, "the first lines", func() bool { return readCounts(t, dbPath).requests == 92 })
 
 	// Lock the database from another process.
 	lock := exec.Command(cli, dbPath)

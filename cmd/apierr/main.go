@@ -2,7 +2,8 @@
 // is failing, how often, and whether a retry would help.
 //
 // This package is wiring only: subcommands, flags, config, signals and exit
-// codes. The work is done by ingest, classify, storage and report.
+// codes. The work is done by ingest, classify, storage and report, and the
+// daemon's core (pipeline, tailing, reload, metrics, summaries) by daemon.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/apierr/apierr/daemon/sighup"
 	"github.com/apierr/apierr/storage"
 )
 
@@ -43,6 +45,9 @@ func main() {
 		debug.SetMemoryLimit(36 << 20)
 	}
 	m := NewMain()
+	// SIGHUP reloads the daemon; sighup catches it from the start, so a
+	// reload sent right after start is queued, never a kill.
+	m.Reload = sighup.C
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(m.ExitCode(err))
@@ -54,6 +59,9 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Reload receives the signals that ask the daemon to reload (SIGHUP);
+	// nil in-process.
+	Reload <-chan os.Signal
 }
 
 // NewMain returns a Main wired to the process's standard streams.

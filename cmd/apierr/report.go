@@ -95,14 +95,14 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			}
 			return err
 		}
-		s, err := readSource(ctx, db, window, *vendor)
+		s, err := report.ReadSource(ctx, db, window, *vendor)
 		db.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		sources = append(sources, s)
 	}
-	r := report.Build(window, previousOf(window), sources, reportOptions(cat, window, *top, *category))
+	r := report.Build(window, report.PreviousOf(window), sources, report.NewOptions(cat, window, *top, *category))
 	if err := report.Render(c.m.Stdout, r, f, color); err != nil {
 		return err
 	}
@@ -116,76 +116,6 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		return &ThresholdError{Conditions: crossed}
 	}
 	return nil
-}
-
-func previousOf(w report.Window) report.Window {
-	return report.Window{From: w.From.Add(-w.To.Sub(w.From)), To: w.From}
-}
-
-// trendStep splits a window into about 24 steps of whole minutes.
-func trendStep(w report.Window) time.Duration {
-	return max(time.Minute, (w.To.Sub(w.From) / 24).Truncate(time.Minute))
-}
-
-// reportOptions are the options every report is built with: advice from
-// the catalog's reasons.
-func reportOptions(cat *classify.Catalog, w report.Window, top int, category string) report.Options {
-	return report.Options{
-		Top:       top,
-		Category:  category,
-		TrendStep: trendStep(w),
-		Advice: func(vendor, code, category, retry string) string {
-			why := cat.Why(vendor, code, classify.Category(category), classify.Retry(retry))
-			switch classify.Retry(retry) {
-			case classify.RetryBackoff:
-				return "back off and retry: " + why
-			case classify.RetryAfter:
-				return "wait, then retry: " + why
-			}
-			return "do not retry: " + why
-		},
-	}
-}
-
-// readSource reads one database's rows for the window and the one before.
-func readSource(ctx context.Context, db *storage.DB, window report.Window, vendor string) (report.Source, error) {
-	var s report.Source
-	prev := previousOf(window)
-	var err error
-	if s.Vendors, err = db.Vendors(ctx, window.From, window.To); err != nil {
-		return s, err
-	}
-	if s.Codes, s.Endpoints, err = db.Errors(ctx, window.From, window.To, vendor); err != nil {
-		return s, err
-	}
-	if s.PrevCodes, err = db.Codes(ctx, prev.From, prev.To, vendor); err != nil {
-		return s, err
-	}
-	if s.Samples, err = db.Samples(ctx, vendor); err != nil {
-		return s, err
-	}
-	if s.Malformed, err = db.Malformed(ctx, window.From, window.To); err != nil {
-		return s, err
-	}
-	if s.Trend, err = db.ErrorSeries(ctx, window.From, window.To, trendStep(window)); err != nil {
-		return s, err
-	}
-	if s.GroupTrend, err = db.GroupSeries(ctx, window.From, window.To, trendStep(window)); err != nil {
-		return s, err
-	}
-	if s.FirstSeen, err = db.FirstSeen(ctx); err != nil {
-		return s, err
-	}
-	if vendor != "" {
-		kept := s.Vendors[:0]
-		for _, v := range s.Vendors {
-			if v.Vendor == vendor {
-				kept = append(kept, v)
-			}
-		}
-		s.Vendors = kept
-	}
-	return s, nil
 }
 
 // format resolves --format; colour only for a table on a terminal with

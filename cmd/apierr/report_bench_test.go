@@ -72,11 +72,11 @@ func BenchmarkReport30Days(b *testing.B) {
 	b.ReportMetric(float64(rows), "rows")
 	b.ResetTimer()
 	for b.Loop() {
-		src, err := readSource(ctx, db, w, "")
+		src, err := report.ReadSource(ctx, db, w, "")
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := report.Build(w, previousOf(w), []report.Source{src}, reportOptions(cat, w, 20, ""))
+		r := report.Build(w, report.PreviousOf(w), []report.Source{src}, report.NewOptions(cat, w, 20, ""))
 		var out bytes.Buffer
 		if err := report.Render(&out, r, report.Table, false); err != nil {
 			b.Fatal(err)

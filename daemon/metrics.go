@@ -1,10 +1,9 @@
-package main
+package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -17,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the daemon's Prometheus metrics (DESIGN.md, Metrics). Counts
+// metrics are the daemon's Prometheus metrics (the README's Metrics). Counts
 // are added after each commit from what it wrote, with the database's
 // caps on label values, so /metrics agrees with the database and stays
 // bounded. They live as long as the process: a SIGHUP keeps them.
@@ -97,36 +96,34 @@ func (m *metrics) committed(d time.Duration, err error) {
 	m.failing.Store(0)
 }
 
-// health says whether the daemon tails and commits: not when commits have
-// failed for longer than stale, or when no input file matches.
-func (m *metrics) health(stale time.Duration, matched func() int) (bool, string) {
+// commitHealth says whether commits succeed: not when they have failed
+// for longer than stale.
+func (m *metrics) commitHealth(stale time.Duration) (bool, string) {
 	if f := m.failing.Load(); f != 0 && time.Since(time.Unix(0, f)) > stale {
 		msg, _ := m.lastError.Load().(string)
 		return false, fmt.Sprintf("commits failing since %s: %s", time.Unix(0, f).UTC().Format(time.RFC3339), msg)
 	}
-	if matched() == 0 {
-		return false, "no input file matches the configured paths"
-	}
 	return true, "ok"
 }
 
-// serve serves /metrics and /healthz on addr until ctx is done.
-func (m *metrics) serve(ctx context.Context, addr string, stale time.Duration, matched func() int, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics_listen %s: %w", addr, err)
-	}
+// handler serves /metrics and /healthz; health says whether the daemon
+// tails and commits, and if not, why.
+func (m *metrics) handler(health func() (bool, string)) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		ok, msg := m.health(stale, matched)
+		ok, msg := health()
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		fmt.Fprintln(w, msg)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	log.Info("metrics listening", "addr", ln.Addr().String())
+	return mux
+}
+
+// serve serves h on ln until ctx is done.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bytes"
@@ -15,37 +15,77 @@ import (
 	"github.com/apierr/apierr/storage"
 )
 
-// input tags a chunk with the input (and so the decoder) it came from.
-type input struct {
-	idx   int
-	chunk ingest.Chunk
+// MaxBatch commits early when a batch holds this many lines (catch-up).
+const MaxBatch = 250_000
+
+// Chunk is a chunk of lines tagged with the input (and so the decoder) it
+// came from: an index into the pipeline's mappings.
+type Chunk struct {
+	Input int
+	ingest.Chunk
 }
 
-// pipeline turns chunks of log lines into counts: decode, classify and
+// Stats are a pipeline's totals since it was made.
+type Stats struct {
+	Lines, Bytes, Requests, Errors, Malformed int64
+}
+
+// Pipeline turns chunks of log lines into counts: decode, classify and
 // tally in parallel workers, then merge the tallies in chunk order into the
-// batch, with the input positions, and commit. One goroutine owns the
-// batch and the database.
-type pipeline struct {
-	db       *storage.DB
-	cat      *classify.Catalog
-	mappings []ingest.Mapping
-	maxLine  int
-	workers  int
-	batch    *storage.Batch
-	now      func() time.Time
-	log      *slog.Logger
-	tallies  sync.Pool
-	metrics  *metrics // nil: none (apierr ingest)
+// batch, with the input positions, and commit. One goroutine (the caller
+// of Ingest, or the Server's loop) owns the batch and the database.
+// `apierr ingest` and the daemon run the same Pipeline.
+type Pipeline struct {
+	db      *storage.DB
+	conf    atomic.Pointer[pipelineConf] // swapped by a reload; workers pick it up
+	workers int
+	batch   *storage.Batch
+	now     func() time.Time
+	log     *slog.Logger
+	tallies sync.Pool
+	metrics *metrics // nil: none (apierr ingest)
 
 	// Totals since start, read by progress and metrics from other goroutines.
 	lines, bytes, requests, errors, malformed atomic.Int64
 }
 
-func newPipeline(db *storage.DB, cat *classify.Catalog, mappings []ingest.Mapping, maxLine int, log *slog.Logger) *pipeline {
-	p := &pipeline{db: db, cat: cat, mappings: mappings, maxLine: maxLine, workers: runtime.GOMAXPROCS(0),
-		batch: db.NewBatch(), now: time.Now, log: log}
+// pipelineConf is what a reload may change.
+type pipelineConf struct {
+	cat      *classify.Catalog
+	mappings []ingest.Mapping
+	maxLine  int
+}
+
+// NewPipeline returns a pipeline that commits to db, classifies with cat
+// and decodes input i's lines with mappings[i].
+func NewPipeline(db *storage.DB, cat *classify.Catalog, mappings []ingest.Mapping, maxLine int, log *slog.Logger) *Pipeline {
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Pipeline{db: db, workers: runtime.GOMAXPROCS(0), batch: db.NewBatch(), now: time.Now, log: log}
+	p.set(cat, mappings, maxLine)
 	p.tallies.New = func() any { return storage.NewTally() }
 	return p
+}
+
+// set replaces the catalog, mappings and line limit; chunks processed
+// from now on use them.
+func (p *Pipeline) set(cat *classify.Catalog, mappings []ingest.Mapping, maxLine int) {
+	if maxLine <= 0 {
+		maxLine = ingest.DefaultMaxLine
+	}
+	if len(mappings) == 0 {
+		mappings = []ingest.Mapping{ingest.AutoMapping()}
+	}
+	p.conf.Store(&pipelineConf{cat: cat, mappings: mappings, maxLine: maxLine})
+}
+
+// MaxLine is the longest line counted; longer ones are malformed.
+func (p *Pipeline) MaxLine() int { return p.conf.Load().maxLine }
+
+// Stats returns the totals so far; safe from any goroutine.
+func (p *Pipeline) Stats() Stats {
+	return Stats{p.lines.Load(), p.bytes.Load(), p.requests.Load(), p.errors.Load(), p.malformed.Load()}
 }
 
 // result is what a worker made of one chunk.
@@ -55,27 +95,33 @@ type result struct {
 	lines, bytes, requests, errors, malformed int64
 }
 
-// worker decodes and classifies; each has its own decoders and classifier.
+// worker decodes and classifies; each has its own decoders and classifier,
+// rebuilt when a reload swaps the pipeline's configuration.
 type worker struct {
-	p        *pipeline
+	p        *Pipeline
+	conf     *pipelineConf
 	decoders []*ingest.Decoder
 	cl       *classify.Classifier
 }
 
-func (p *pipeline) newWorker() *worker {
-	w := &worker{p: p, cl: classify.NewClassifier(p.cat)}
-	for _, m := range p.mappings {
+func (w *worker) refresh() {
+	c := w.p.conf.Load()
+	if c == w.conf {
+		return
+	}
+	w.conf, w.cl, w.decoders = c, classify.NewClassifier(c.cat), w.decoders[:0]
+	for _, m := range c.mappings {
 		w.decoders = append(w.decoders, ingest.NewDecoder(m))
 	}
-	return w
 }
 
 // process counts a chunk's lines into a tally.
-func (w *worker) process(in input) *result {
-	c := in.chunk
+func (w *worker) process(in Chunk) *result {
+	w.refresh()
+	c := in.Chunk
 	r := &result{tally: w.p.tallies.Get().(*storage.Tally), pos: c.Pos, bytes: int64(len(c.Data))}
 	now := w.p.now()
-	dec := w.decoders[in.idx]
+	dec := w.decoders[min(max(in.Input, 0), len(w.decoders)-1)]
 	data := c.Data
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
@@ -97,7 +143,7 @@ func (w *worker) process(in input) *result {
 // line counts one line.
 func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time) {
 	r.lines++
-	if len(line) > w.p.maxLine {
+	if len(line) > w.conf.maxLine {
 		r.malformed++
 		r.tally.AddMalformed(now, ingest.ReasonTooLong)
 		return
@@ -126,9 +172,9 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 // stage processes the chunks of in with the pipeline's workers and returns
 // their results in the order of the chunks. The returned channel closes
 // after in closes and every chunk is processed.
-func (p *pipeline) stage(in <-chan input) <-chan *result {
+func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 	type job struct {
-		in  input
+		in  Chunk
 		out chan *result
 	}
 	// Results are small (a tally each; the chunk's block is released), so
@@ -147,7 +193,7 @@ func (p *pipeline) stage(in <-chan input) <-chan *result {
 	}()
 	for range p.workers {
 		go func() {
-			w := p.newWorker()
+			w := &worker{p: p}
 			for j := range jobs {
 				j.out <- w.process(j.in)
 			}
@@ -164,7 +210,7 @@ func (p *pipeline) stage(in <-chan input) <-chan *result {
 
 // merge adds a result to the batch, then its position: the position is
 // committed with the counts of the lines before it.
-func (p *pipeline) merge(r *result) {
+func (p *Pipeline) merge(r *result) {
 	p.batch.Merge(r.tally)
 	r.tally.Reset()
 	p.tallies.Put(r.tally)
@@ -182,10 +228,24 @@ func (p *pipeline) merge(r *result) {
 	p.malformed.Add(r.malformed)
 }
 
+// Ingest counts every chunk of chunks and commits in batches, the last
+// when chunks closes. The caller owns the database while it runs.
+func (p *Pipeline) Ingest(ctx context.Context, chunks <-chan Chunk) error {
+	for r := range p.stage(chunks) {
+		p.merge(r)
+		if p.batch.Len() >= MaxBatch {
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return p.commit(ctx)
+}
+
 // commit writes the batch. On failure the batch is kept whole and the
 // commit is retried with backoff until it succeeds or ctx is done: input
 // positions never get ahead of the counts.
-func (p *pipeline) commit(ctx context.Context) error {
+func (p *Pipeline) commit(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
 		n := p.batch.Len()
