@@ -165,6 +165,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.own = OwnFiles(s.DB.Path, summaryDir)
 	s.p = NewPipeline(s.DB, s.Catalog, mappingsOf(s.Inputs), s.MaxLine, log)
 	s.p.now = s.Now
+	s.p.Retention = s.Retention
 	s.cat.Store(s.Catalog)
 	if s.Summary.Every > 0 {
 		s.sum = &summarizer{Summary: s.Summary, db: s.DB, cat: s.cat.Load, retention: s.Retention, now: s.Now}
@@ -173,11 +174,12 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if s.MetricsListen != "" {
-		// Counters resume from the database's totals (what retention
-		// kept), so they survive restarts.
+		// Counters resume from the database's lifetime totals, which
+		// retention never prunes: they never decrease across a restart,
+		// so rate() and increase() see no false reset.
 		s.metrics = newMetrics(s.filesTailed)
 		s.p.metrics = s.metrics
-		totals, err := s.DB.Totals(ctx)
+		totals, err := s.DB.Lifetime(ctx)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
@@ -414,6 +416,7 @@ const maxDrainWait = time.Minute
 // apply makes settings current: chunks processed from now on use them.
 func (s *Server) apply(next Settings) {
 	s.Settings = next
+	s.DB.KnownVendors = KnownVendors(next.Catalog)
 	s.p.set(next.Catalog, mappingsOf(next.Inputs), next.MaxLine)
 	s.cat.Store(next.Catalog)
 }
@@ -421,6 +424,18 @@ func (s *Server) apply(next Settings) {
 // sameGlobs reports whether a and b read the same globs, input by input.
 func sameGlobs(a, b []Input) bool {
 	return slices.EqualFunc(a, b, func(x, y Input) bool { return slices.Equal(x.Paths, y.Paths) })
+}
+
+// KnownVendors is the set of a catalog's vendors, which the database's
+// vendor cap never folds into other (storage.DB.KnownVendors).
+func KnownVendors(cat *classify.Catalog) map[string]bool {
+	known := map[string]bool{}
+	if cat != nil {
+		for _, v := range cat.Vendors() {
+			known[v] = true
+		}
+	}
+	return known
 }
 
 func mappingsOf(inputs []Input) []ingest.Mapping {

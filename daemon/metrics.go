@@ -25,6 +25,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	malformed   *prometheus.CounterVec
+	skipped     *prometheus.CounterVec
 	lines       prometheus.Counter
 	bytes       prometheus.Counter
 	commit      prometheus.Histogram
@@ -47,6 +48,9 @@ func newMetrics(filesTailed func() int) *metrics {
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apierr_malformed_lines_total", Help: "Log lines that could not be decoded, by reason (committed).",
 		}, []string{"reason"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apierr_skipped_lines_total", Help: "Log lines that are not requests, and requests older than retention, by reason (committed).",
+		}, []string{"reason"}),
 		lines: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "apierr_lines_read_total", Help: "Log lines read since the process started.",
 		}),
@@ -60,7 +64,7 @@ func newMetrics(filesTailed func() int) *metrics {
 		filesTailed: filesTailed,
 	}
 	m.lastOK.Store(time.Now().UnixNano())
-	m.reg.MustRegister(m.requests, m.errors, m.malformed, m.lines, m.bytes, m.commit,
+	m.reg.MustRegister(m.requests, m.errors, m.malformed, m.skipped, m.lines, m.bytes, m.commit,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "apierr_files_tailed", Help: "Input files being read now.",
 		}, func() float64 { return float64(m.filesTailed()) }),
@@ -80,6 +84,9 @@ func (m *metrics) add(s storage.Summary) {
 	}
 	for r, n := range s.Malformed {
 		m.malformed.WithLabelValues(r).Add(float64(n))
+	}
+	for r, n := range s.Skipped {
+		m.skipped.WithLabelValues(r).Add(float64(n))
 	}
 }
 

@@ -27,7 +27,7 @@ type Chunk struct {
 
 // Stats are a pipeline's totals since it was made.
 type Stats struct {
-	Lines, Bytes, Requests, Errors, Malformed int64
+	Lines, Bytes, Requests, Errors, Malformed, Skipped int64
 }
 
 // Pipeline turns chunks of log lines into counts: decode, classify and
@@ -36,6 +36,10 @@ type Stats struct {
 // of Ingest, or the Server's loop) owns the batch and the database.
 // `apierr ingest` and the daemon run the same Pipeline.
 type Pipeline struct {
+	// Retention: requests dated before it are counted as skipped, not
+	// stored (retention would delete them at once); 0 keeps every date.
+	Retention time.Duration
+
 	db      *storage.DB
 	conf    atomic.Pointer[pipelineConf] // swapped by a reload; workers pick it up
 	workers int
@@ -46,7 +50,7 @@ type Pipeline struct {
 	metrics *metrics // nil: none (apierr ingest)
 
 	// Totals since start, read by progress and metrics from other goroutines.
-	lines, bytes, requests, errors, malformed atomic.Int64
+	lines, bytes, requests, errors, malformed, skipped atomic.Int64
 }
 
 // pipelineConf is what a reload may change.
@@ -64,7 +68,11 @@ func NewPipeline(db *storage.DB, cat *classify.Catalog, mappings []ingest.Mappin
 	}
 	p := &Pipeline{db: db, workers: runtime.GOMAXPROCS(0), batch: db.NewBatch(), now: time.Now, log: log}
 	p.set(cat, mappings, maxLine)
-	p.tallies.New = func() any { return storage.NewTally() }
+	p.tallies.New = func() any {
+		t := storage.NewTally()
+		t.Now, t.Retention = p.now, p.Retention
+		return t
+	}
 	return p
 }
 
@@ -85,14 +93,14 @@ func (p *Pipeline) MaxLine() int { return p.conf.Load().maxLine }
 
 // Stats returns the totals so far; safe from any goroutine.
 func (p *Pipeline) Stats() Stats {
-	return Stats{p.lines.Load(), p.bytes.Load(), p.requests.Load(), p.errors.Load(), p.malformed.Load()}
+	return Stats{p.lines.Load(), p.bytes.Load(), p.requests.Load(), p.errors.Load(), p.malformed.Load(), p.skipped.Load()}
 }
 
 // result is what a worker made of one chunk.
 type result struct {
-	tally                                     *storage.Tally
-	pos                                       ingest.Position
-	lines, bytes, requests, errors, malformed int64
+	tally                                              *storage.Tally
+	pos                                                ingest.Position
+	lines, bytes, requests, errors, malformed, skipped int64
 }
 
 // worker decodes and classifies; each has its own decoders and classifier,
@@ -148,25 +156,32 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 		r.tally.AddMalformed(now, ingest.ReasonTooLong)
 		return
 	}
-	rec, err := dec.Decode(line)
-	if err != nil {
-		r.malformed++
-		r.tally.AddMalformed(now, ingest.Reason(err))
-		return
-	}
-	ev := w.cl.Classify(rec)
-	t := rec.Time
-	if t.IsZero() {
-		t = now // no usable timestamp: counted at ingest time
-	}
-	r.requests++
-	endpoint := ""
-	if ev.Error {
-		r.errors++
-		endpoint = classify.Endpoint(rec.Method, rec.Path)
-		ev.Message = classify.Redact(ev.Message)
-	}
-	r.tally.Add(t, &ev, endpoint)
+	// One line is one call, except where a line carries several (OTLP).
+	dec.DecodeAll(line, func(rec *ingest.Record, err error) {
+		switch {
+		case ingest.Skipped(err):
+			r.skipped++
+			r.tally.AddSkipped(now, ingest.Reason(err))
+			return
+		case err != nil:
+			r.malformed++
+			r.tally.AddMalformed(now, ingest.Reason(err))
+			return
+		}
+		ev := w.cl.Classify(rec)
+		t := rec.Time
+		if t.IsZero() {
+			t = now // no usable timestamp: counted at ingest time
+		}
+		r.requests++
+		endpoint := ""
+		if ev.Error {
+			r.errors++
+			endpoint = classify.Endpoint(rec.Method, rec.Path)
+			ev.Message = classify.Redact(ev.Message)
+		}
+		r.tally.Add(t, &ev, endpoint)
+	})
 }
 
 // stage processes the chunks of in with the pipeline's workers and returns
@@ -226,6 +241,7 @@ func (p *Pipeline) merge(r *result) {
 	p.requests.Add(r.requests)
 	p.errors.Add(r.errors)
 	p.malformed.Add(r.malformed)
+	p.skipped.Add(r.skipped)
 }
 
 // Ingest counts every chunk of chunks and commits in batches, the last

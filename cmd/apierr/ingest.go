@@ -56,12 +56,14 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	}
 	db := storage.NewDB(c.m.dbPath(*dbFlag, cfg.DB))
 	db.Limits = limitsOf(cfg)
-	// TODO(one writer): db.Exclusive = true, the lock taken at Open.
+	db.Exclusive = true // one writer per database: a second one stops with the holder's pid
+	db.KnownVendors = daemon.KnownVendors(cat)
 	if err := db.Open(); err != nil {
 		return err
 	}
 	defer db.Close()
 	p := daemon.NewPipeline(db, cat, []ingest.Mapping{mapping}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
+	p.Retention = time.Duration(cfg.Retention)
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

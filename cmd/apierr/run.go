@@ -52,7 +52,8 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 
 	db := storage.NewDB(dbPath)
 	db.Limits = limitsOf(cfg)
-	// TODO(one writer): db.Exclusive = true, the lock taken at Open.
+	db.Exclusive = true // one writer per database: a second one stops with the holder's pid
+	db.KnownVendors = daemon.KnownVendors(settings.Catalog)
 	if err := db.Open(); err != nil {
 		return err
 	}
