@@ -491,7 +491,7 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 		return d, false
 	}
 	t := bytes.LastIndex(b, []byte(timeKey))
-	if t < len(head)+len(streamKey) {
+	if t < len(head)+len(streamKey) || t+len(timeKey) > len(b)-2 {
 		return d, false
 	}
 	d.time, d.hasTime = b[t+len(timeKey):len(b)-2], true
@@ -631,54 +631,43 @@ func unescapeLog(dst, s []byte) []byte {
 			w++
 			break
 		}
-		adv := 2
-		switch e := s[i+1]; e {
-		case '"', '\\', '/':
-			out[w] = e
-		case 'b':
-			out[w] = '\b'
-		case 'f':
-			out[w] = '\f'
-		case 'n':
-			out[w] = '\n'
-		case 'r':
-			out[w] = '\r'
-		case 't':
-			out[w] = '\t'
-		case 'u':
-			r, ok := frameHex4(s[i+2:])
-			if !ok {
-				out[w], out[w+1] = c, e
-				w += 2
-				i += 2
-				continue
-			}
-			adv = 6
-			if utf16.IsSurrogate(r) {
-				r2, ok := rune(0), false
-				if len(s) >= i+12 && s[i+6] == '\\' && s[i+7] == 'u' {
-					r2, ok = frameHex4(s[i+8:])
-				}
-				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
-					r, adv = d, 12
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			w += utf8.EncodeRune(out[w:], r)
-			i += adv
-			continue
-		default:
-			out[w], out[w+1] = c, e
-			w += 2
-			i += 2
+		e := s[i+1]
+		if o := simpleEscapes[e]; o != 0 {
+			// \" \\ and the like, the most of them: no switch to mispredict.
+			out[w] = o
+			i, w = i+2, w+1
 			continue
 		}
-		w++
+		r, ok := rune(0), false
+		if e == 'u' {
+			r, ok = frameHex4(s[i+2:])
+		}
+		if !ok {
+			out[w], out[w+1] = c, e // a malformed escape, kept
+			i, w = i+2, w+2
+			continue
+		}
+		adv := 6
+		if utf16.IsSurrogate(r) {
+			r2, ok := rune(0), false
+			if len(s) >= i+12 && s[i+6] == '\\' && s[i+7] == 'u' {
+				r2, ok = frameHex4(s[i+8:])
+			}
+			if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
+				r, adv = d, 12
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		w += utf8.EncodeRune(out[w:], r)
 		i += adv
 	}
 	return dst[:n+w]
 }
+
+// simpleEscapes maps the byte after a backslash to the byte it stands
+// for; 0 for \u and for bytes that make no escape.
+var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 func frameHex4(s []byte) (rune, bool) {
 	if len(s) < 4 {
