@@ -633,9 +633,18 @@ func unescapeLog(dst, s []byte) []byte {
 		}
 		e := s[i+1]
 		if o := simpleEscapes[e]; o != 0 {
-			// \" \\ and the like, the most of them: no switch to mispredict.
+			// \" \\ and the like, the most of them: no switch to
+			// mispredict. Escapes come in runs (\\\" in a JSON string
+			// inside the line), so a following one is taken at once.
 			out[w] = o
 			i, w = i+2, w+1
+			for i+1 < len(s) && s[i] == '\\' {
+				if o = simpleEscapes[s[i+1]]; o == 0 {
+					break
+				}
+				out[w] = o
+				i, w = i+2, w+1
+			}
 			continue
 		}
 		r, ok := rune(0), false
