@@ -299,10 +299,21 @@ func (fr *Framer) Reset() {
 // every line of data belongs to an unfinished message (or data has no
 // newline), and the index past data's last newline for FramingNone.
 //
-// A reader cuts its chunks there and carries the rest, so that every
-// chunk's end position (the one committed with its counts) lies between
-// whole messages: a restart never resumes in the middle of a message, and
-// each chunk can be unwrapped by its own Framer.
+// This is where positions may be committed. A Framer's held parts live in
+// memory only, so a position committed after a P part (or a Docker entry
+// without its newline) would, after a restart, resume at the next part and
+// count the message's tail as a line of its own, and its head would be
+// lost. And since stdout and stderr interleave, a position must also not
+// fall inside another stream's open message: re-reading from before that
+// message's first part would count again the other stream's lines read in
+// between. So a reader cuts its chunks at a Boundary, carries the rest to
+// the next read, and commits each chunk's end: every committed position
+// lies between whole messages of both streams, a restart never starts in
+// the middle of one, and each chunk can be unwrapped by a Framer of its
+// own (Pending is false at its end). A reader that carries at least
+// MaxMessageBytes always finds a Boundary for messages within the limit;
+// past that it may cut, and the Framer of the chunk reports the cut
+// message with Flush.
 func (f Framing) Boundary(data []byte) int {
 	if f == FramingNone {
 		return bytes.LastIndexByte(data, '\n') + 1
@@ -324,6 +335,27 @@ func (f Framing) Boundary(data []byte) int {
 		}
 	}
 	return cut
+}
+
+// MaxMessageBytes is the most file bytes one message whose inner line
+// fits maxLine can take in framing f: how much a reader must be able to
+// carry to cut at a Boundary. Past it, the message is too long whatever
+// follows, and a reader may cut inside it. Runtimes cut parts of at least
+// 8 KiB (CRI-O; containerd and Docker 16 KiB), each part adding a frame
+// (about 50 bytes for CRI, 100 for Docker), and Docker's escaping at most
+// sixfold (\u0000).
+func (f Framing) MaxMessageBytes(maxLine int) int {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	parts := maxLine/(8<<10) + 2
+	switch f {
+	case FramingCRI:
+		return maxLine + parts*64
+	case FramingDocker:
+		return 6*maxLine + parts*128
+	}
+	return maxLine + 2
 }
 
 // frameState reads only what Boundary needs of a line: its stream and

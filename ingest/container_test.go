@@ -433,6 +433,31 @@ func TestFraming_Boundary(t *testing.T) {
 	}
 }
 
+// TestFraming_MaxMessageBytes: the golden files' long message, cut as the
+// runtimes cut it, fits the bound for its inner line's length.
+func TestFraming_MaxMessageBytes(t *testing.T) {
+	for _, file := range []string{"cri.log", "docker-json.log"} {
+		lines := readLines(t, filepath.Join(containerDir, file))
+		f := ingest.Detect(lines[0])
+		fr := ingest.NewFramer(f, 0)
+		raw := 0
+		for _, l := range lines {
+			if ff, ok := fr.Unwrap(l); !ok || ff.Stream == ingest.StreamStdout {
+				raw += len(l) + 1
+				if ok {
+					if max := f.MaxMessageBytes(len(ff.Line)); raw > max {
+						t.Errorf("%s: a message of %d bytes took %d in the file, over MaxMessageBytes %d", file, len(ff.Line), raw, max)
+					}
+					raw = 0
+				}
+			}
+		}
+	}
+	if got := ingest.FramingNone.MaxMessageBytes(100); got != 102 {
+		t.Errorf("FramingNone.MaxMessageBytes(100)=%d, want 102", got)
+	}
+}
+
 func TestFrame_Time(t *testing.T) {
 	for _, tc := range []struct {
 		text string
