@@ -43,6 +43,7 @@ const (
 	FramingCRI                   // the CRI log format (containerd, CRI-O)
 )
 
+// String returns "none", "docker" or "cri".
 func (f Framing) String() string {
 	switch f {
 	case FramingDocker:
@@ -62,6 +63,7 @@ const (
 	StreamStderr
 )
 
+// String returns "stdout", "stderr" or "".
 func (s Stream) String() string {
 	switch s {
 	case StreamStdout:
@@ -98,7 +100,8 @@ func Detect(line []byte) Framing {
 // frame.
 type Frame struct {
 	// Line is the inner line without its line end, valid until the
-	// Framer's next call. It is nil when Err is set.
+	// Framer's next call: empty (maybe nil) for an empty line, nil when
+	// Err is set.
 	Line []byte
 	// Err is set for a message over the line limit: a *DecodeError with
 	// ReasonTooLong, to be counted as one malformed line.
