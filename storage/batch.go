@@ -20,6 +20,7 @@ type Batch struct {
 	own       *Tally // what Add and AddMalformed count, merged at Commit
 	errs      map[errKey]*errAgg
 	reqs      map[reqKey]*reqAgg
+	eps       map[epKey]*epAgg
 	malformed map[malKey]int64
 	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
@@ -60,6 +61,7 @@ type groupKey struct {
 	endpoint string
 	category classify.Category
 	retry    classify.Retry
+	service  string
 }
 
 type errKey struct {
@@ -76,8 +78,21 @@ type errAgg struct {
 }
 
 type reqKey struct {
-	bucket int64
-	vendor string
+	bucket  int64
+	vendor  string
+	service string
+}
+
+// epKey and epAgg: a (vendor, endpoint)'s requests, errors and latency.
+type epKey struct {
+	bucket           int64
+	vendor, endpoint string
+}
+
+type epAgg struct {
+	requests, errors int64
+	hist             Histogram
+	seq              int // the tally's line that first saw it
 }
 
 type reqAgg struct {
@@ -97,6 +112,9 @@ type sampleAgg struct {
 	last  int64
 	known bool // the code is in the catalog
 	seq   int  // the tally's line that first saw it
+	// trace is the trace id of the latest line that had one, at traceAt.
+	trace   string
+	traceAt int64
 }
 
 // NewBatch returns an empty batch for db (which must be open for writing).
@@ -111,6 +129,7 @@ func (db *DB) NewBatch() *Batch {
 		own:       own,
 		errs:      map[errKey]*errAgg{},
 		reqs:      map[reqKey]*reqAgg{},
+		eps:       map[epKey]*epAgg{},
 		malformed: map[malKey]int64{},
 		skipped:   map[malKey]int64{},
 		samples:   map[sampleKey]*sampleAgg{},
@@ -126,6 +145,9 @@ func (b *Batch) Len() int { return b.n + b.own.n }
 
 // Add counts one classified request at time t (see Tally.Add).
 func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) { b.own.Add(t, ev, endpoint) }
+
+// AddCall counts one classified request at time t (see Tally.AddCall).
+func (b *Batch) AddCall(t time.Time, ev *classify.Event, c Call) { b.own.AddCall(t, ev, c) }
 
 // AddMalformed counts one malformed line at time t.
 func (b *Batch) AddMalformed(t time.Time, reason string) { b.own.AddMalformed(t, reason) }
@@ -144,6 +166,7 @@ func (b *Batch) Merge(t *Tally) {
 	b.admit(t)
 	for k, r := range t.reqs {
 		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
+		k.service = b.caps.service(k.service, b.limits.Services)
 		m := b.reqs[k]
 		if m == nil {
 			m = &reqAgg{}
@@ -154,6 +177,18 @@ func (b *Batch) Merge(t *Tally) {
 		m.retryable += r.retryable
 		b.summary.Requests[k.vendor] += r.requests
 	}
+	for k, e := range t.eps {
+		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
+		k.endpoint = b.caps.endpoint(k.vendor, k.endpoint, b.limits.EndpointsPerVendor)
+		m := b.eps[k]
+		if m == nil {
+			m = &epAgg{}
+			b.eps[k] = m
+		}
+		m.requests += e.requests
+		m.errors += e.errors
+		m.hist.Merge(&e.hist)
+	}
 	for k, e := range t.errs {
 		g := &k.group
 		vendor := b.caps.vendor(g.vendor, b.limits.Vendors)
@@ -161,6 +196,7 @@ func (b *Batch) Merge(t *Tally) {
 		code := b.caps.code(vendor, g.code, known, b.limits.CodesPerVendor)
 		known = known && code == g.code
 		g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
+		g.service = b.caps.service(g.service, b.limits.Services)
 		m := b.errs[k]
 		if m == nil {
 			m = &errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
@@ -187,25 +223,39 @@ func (b *Batch) Merge(t *Tally) {
 
 // firstSight is a value a tally saw that the caps have not yet admitted.
 type firstSight struct {
-	seq                    int
-	err                    bool // an error: code and endpoint too
-	vendor, code, endpoint string
-	known                  bool
+	seq                             int
+	kind                            sightKind
+	vendor, code, endpoint, service string
+	known                           bool
 }
+
+type sightKind int
+
+// The kinds of first sight, in the order one line's values are admitted.
+const (
+	sightRequest  sightKind = iota // vendor and service
+	sightEndpoint                  // vendor and endpoint
+	sightError                     // vendor, code and endpoint
+)
 
 // admit offers the caps the tally's new values in the order the tally first
 // saw them: the first come are admitted, and first means first in the input.
 func (b *Batch) admit(t *Tally) {
 	var news []firstSight
 	for k, r := range t.reqs {
-		if !b.caps.hasVendor(k.vendor) {
-			news = append(news, firstSight{seq: r.seq, vendor: k.vendor})
+		if !b.caps.hasVendor(k.vendor) || !b.caps.hasService(k.service) {
+			news = append(news, firstSight{seq: r.seq, kind: sightRequest, vendor: k.vendor, service: k.service})
+		}
+	}
+	for k, e := range t.eps {
+		if !b.caps.hasVendor(k.vendor) || !b.caps.endpoints[k.vendor][k.endpoint] {
+			news = append(news, firstSight{seq: e.seq, kind: sightEndpoint, vendor: k.vendor, endpoint: k.endpoint})
 		}
 	}
 	for k, e := range t.errs {
 		g := k.group
 		if !b.caps.hasCode(g.vendor, g.code, e.known) || !b.caps.endpoints[g.vendor][g.endpoint] {
-			news = append(news, firstSight{seq: e.seq, err: true, vendor: g.vendor, code: g.code, endpoint: g.endpoint, known: e.known})
+			news = append(news, firstSight{seq: e.seq, kind: sightError, vendor: g.vendor, code: g.code, endpoint: g.endpoint, known: e.known})
 		}
 	}
 	if len(news) == 0 {
@@ -215,11 +265,16 @@ func (b *Batch) admit(t *Tally) {
 		if news[i].seq != news[j].seq {
 			return news[i].seq < news[j].seq
 		}
-		return !news[i].err && news[j].err
+		return news[i].kind < news[j].kind
 	})
 	for _, f := range news {
 		v := b.caps.vendor(f.vendor, b.limits.Vendors)
-		if f.err {
+		switch f.kind {
+		case sightRequest:
+			b.caps.service(f.service, b.limits.Services)
+		case sightEndpoint:
+			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
+		case sightError:
 			b.caps.code(v, f.code, f.known && v == f.vendor, b.limits.CodesPerVendor)
 			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
 		}
@@ -237,6 +292,9 @@ func (b *Batch) mergeSamples(t *Tally) {
 		if m := b.samples[k]; m != nil {
 			m.count += s.count
 			m.last = max(m.last, s.last)
+			if s.trace != "" {
+				m.setTrace(s.trace, s.traceAt)
+			}
 			continue
 		}
 		fresh = append(fresh, k)
@@ -247,7 +305,7 @@ func (b *Batch) mergeSamples(t *Tally) {
 			continue
 		}
 		s := t.samples[k]
-		b.samples[k] = &sampleAgg{count: s.count, last: s.last}
+		b.samples[k] = &sampleAgg{count: s.count, last: s.last, trace: s.trace, traceAt: s.traceAt}
 	}
 }
 
@@ -287,7 +345,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
-		upsertRequests, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
+		upsertRequests, upsertEndpoints, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
 	} {
 		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
 			return fmt.Errorf("commit: %w", translate(err))
@@ -318,23 +376,23 @@ func (db *DB) groupIDs(ctx context.Context, tx *sql.Tx, b *Batch) (map[groupKey]
 		if insert == nil {
 			var err error
 			if insert, err = tx.PrepareContext(ctx, `
-				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 				return nil, err
 			}
 			defer insert.Close()
 			if lookup, err = tx.PrepareContext(ctx, `
-				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ?`); err != nil {
+				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
 				return nil, err
 			}
 			defer lookup.Close()
 		}
 		g := k.group
-		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known); err != nil {
+		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known, g.service); err != nil {
 			return nil, err
 		}
 		var id int64
-		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry)).Scan(&id); err != nil {
+		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), g.service).Scan(&id); err != nil {
 			return nil, err
 		}
 		ids[g] = id
@@ -349,6 +407,7 @@ func (b *Batch) reset() {
 	clear(b.summary.Skipped)
 	clear(b.errs)
 	clear(b.reqs)
+	clear(b.eps)
 	clear(b.malformed)
 	clear(b.skipped)
 	clear(b.known)
@@ -384,8 +443,8 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 		return nil
 	}
 	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO request_counts (bucket, vendor, requests, errors, retryable) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (bucket, vendor) DO UPDATE SET
+		INSERT INTO request_counts (bucket, vendor, service, requests, errors, retryable) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (bucket, vendor, service) DO UPDATE SET
 			requests = requests + excluded.requests,
 			errors = errors + excluded.errors,
 			retryable = retryable + excluded.retryable`)
@@ -394,7 +453,7 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	}
 	defer stmt.Close()
 	for k, r := range b.reqs {
-		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, r.requests, r.errors, r.retryable); err != nil {
+		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
 			return err
 		}
 	}
@@ -466,10 +525,13 @@ func upsertLifetime(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	for k, s := range b.samples {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO samples (vendor, code, message, count, last_seen) VALUES (?, ?, ?, ?, ?)
+			INSERT INTO samples (vendor, code, message, count, last_seen, trace_id, trace_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (vendor, code, message) DO UPDATE SET
-				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen)`,
-			k.vendor, k.code, k.message, s.count, s.last); err != nil {
+				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen),
+				trace_id = CASE WHEN excluded.trace_at > trace_at OR excluded.trace_at = trace_at AND excluded.trace_id > trace_id
+					THEN excluded.trace_id ELSE trace_id END,
+				trace_at = MAX(trace_at, excluded.trace_at)`,
+			k.vendor, k.code, k.message, s.count, s.last, s.trace, s.traceAt); err != nil {
 			return err
 		}
 	}

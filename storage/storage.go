@@ -43,10 +43,11 @@ type Limits struct {
 	CodesPerVendor     int // distinct codes per vendor
 	EndpointsPerVendor int // distinct endpoints per vendor
 	SamplesPerCode     int // sample messages kept per (vendor, code)
+	Services           int // distinct calling services
 }
 
 // DefaultLimits are the defaults of the config's limits.
-var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5}
+var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5, Services: 200}
 
 // Other is the label that values over a cap are folded into.
 const Other = "other"
@@ -68,6 +69,10 @@ type DB struct {
 	// before Open (the caps are loaded then); writer only.
 	KnownVendors map[string]bool
 
+	// Host is the name of the database's host in fleet reports, as the
+	// writer last set it (SetHost); read at Open, "" if never set.
+	Host string
+
 	db       *sql.DB
 	caps     *caps
 	groups   map[groupKey]int64 // error group ids (writer only)
@@ -76,6 +81,9 @@ type DB struct {
 	// firstRelease: a reader of a database no writer has migrated since
 	// the first release, which has no skipped or lifetime tables.
 	firstRelease bool
+	// beforeServices: a reader of a database no writer has migrated to
+	// services, endpoints and hosts (0003): those read as empty.
+	beforeServices bool
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -153,6 +161,13 @@ func (db *DB) Open() (err error) {
 			return fmt.Errorf("open %s: %w", db.Path, translate(err))
 		}
 		db.firstRelease = n == 0
+		if err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		db.beforeServices = n == 0
+		if err := db.loadHost(); err != nil {
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
 		return nil
 	}
 
@@ -180,6 +195,9 @@ func (db *DB) Open() (err error) {
 	if db.groups, err = db.loadGroups(context.Background()); err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, translate(err))
 	}
+	if err := db.loadHost(); err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
 	return nil
 }
 
@@ -194,14 +212,17 @@ func createPrivate(path string) error {
 }
 
 // driverName is go-sqlite3 with the connection settings the DSN cannot
-// carry: report queries sort in memory, not in temporary files.
+// carry: report queries sort in memory, not in temporary files; and the
+// function that merges latency histograms in upserts.
 const driverName = "apierr_sqlite3"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-			return err
+			if _, err := c.Exec("PRAGMA temp_store = MEMORY", nil); err != nil {
+				return err
+			}
+			return c.RegisterFunc("apierr_hist_add", histAdd, true)
 		},
 	})
 }
