@@ -75,7 +75,7 @@ type WindowErrors struct {
 	Services  []CodeServiceCount // errors per (vendor, code, service)
 }
 
-// col is a column of the services schema (0003), or ” on a database a
+// col is a column of the services schema (0003), or the empty string on a database a
 // writer has not migrated to it.
 func (db *DB) col(name string) string {
 	if db.beforeServices {
