@@ -233,7 +233,7 @@ func (db *DB) Samples(ctx context.Context, vendor string) ([]SampleCount, error)
 		}
 		out = append(out, s)
 		return err
-	}, `SELECT vendor, code, message, count, `+db.col("trace_id")+`, `+db.col("trace_at")+`
+	}, `SELECT vendor, code, message, count, `+db.col("trace_id")+`, `+db.col("trace_at")+` + 0
 		FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
 	return out, err
 }
