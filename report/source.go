@@ -26,15 +26,16 @@ func ReadSource(ctx context.Context, db *storage.DB, q Query) (Source, error) {
 	s := Source{Host: db.Host}
 	f := storage.Filter{Vendor: q.Vendor, Service: q.Service}
 	from, to := q.Window.From, q.Window.To
-	var err error
-	if s.Vendors, err = db.VendorTotals(ctx, from, to, f); err != nil {
-		return s, err
-	}
-	w, err := db.WindowErrors(ctx, from, to, f)
+	reqs, err := db.WindowRequests(ctx, from, to, q.Step, f)
 	if err != nil {
 		return s, err
 	}
-	s.Codes, s.Endpoints, s.CodeServices = w.Codes, w.Endpoints, w.Services
+	s.Vendors, s.Services, s.Trend = reqs.Vendors, reqs.Services, reqs.Trend
+	errs, err := db.WindowErrors(ctx, from, to, q.Step, f)
+	if err != nil {
+		return s, err
+	}
+	s.Codes, s.Endpoints, s.CodeServices, s.GroupTrend = errs.Codes, errs.Endpoints, errs.Services, errs.Trend
 	if s.PrevCodes, err = db.CodesIn(ctx, q.Previous.From, q.Previous.To, f); err != nil {
 		return s, err
 	}
@@ -44,19 +45,8 @@ func ReadSource(ctx context.Context, db *storage.DB, q Query) (Source, error) {
 	if s.Malformed, err = db.Malformed(ctx, from, to); err != nil {
 		return s, err
 	}
-	if s.Services, err = db.Services(ctx, from, to, f); err != nil {
-		return s, err
-	}
 	if q.Service == "" {
 		if s.EndpointStats, err = db.Endpoints(ctx, from, to, q.Vendor); err != nil {
-			return s, err
-		}
-	}
-	if q.Step > 0 {
-		if s.Trend, err = db.VendorSeries(ctx, from, to, q.Step, f); err != nil {
-			return s, err
-		}
-		if s.GroupTrend, err = db.FailureSeries(ctx, from, to, q.Step, f); err != nil {
 			return s, err
 		}
 	}

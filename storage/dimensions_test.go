@@ -176,7 +176,7 @@ func TestDB_Services(t *testing.T) {
 			t.Fatalf("Services=%v, want %v", got, want)
 		}
 	}
-	w, err := db.WindowErrors(ctx, all[0], all[1], storage.Filter{Service: "checkout"})
+	w, err := db.WindowErrors(ctx, all[0], all[1], 0, storage.Filter{Service: "checkout"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestDB_BeforeServices(t *testing.T) {
 			t.Fatalf("ReadOnly=%v: %v", ro, err)
 		}
 		v, err1 := db.VendorTotals(ctx, all[0], all[1], storage.Filter{})
-		w, err2 := db.WindowErrors(ctx, all[0], all[1], storage.Filter{})
+		w, err2 := db.WindowErrors(ctx, all[0], all[1], 0, storage.Filter{})
 		s, err3 := db.Samples(ctx, "")
 		svc, err4 := db.Services(ctx, all[0], all[1], storage.Filter{})
 		eps, err5 := db.Endpoints(ctx, all[0], all[1], "")

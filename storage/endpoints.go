@@ -77,17 +77,18 @@ func (db *DB) Endpoints(ctx context.Context, from, to time.Time, vendor string) 
 	}
 	stats := map[[2]string]*EndpointStat{}
 	read := func(table string, lo, hi int64) error {
-		var v, e string
+		// RawBytes: no copy of the names or the blob for each of the
+		// thousands of hour rows of a long window.
+		var v, e, hist sql.RawBytes
 		var req, errs int64
-		var hist []byte
 		return db.each(ctx, func(rows *sql.Rows) error {
 			if err := rows.Scan(&v, &e, &req, &errs, &hist); err != nil {
 				return err
 			}
-			s := stats[[2]string{v, e}]
+			s := stats[[2]string{string(v), string(e)}]
 			if s == nil {
-				s = &EndpointStat{Vendor: v, Endpoint: e}
-				stats[[2]string{v, e}] = s
+				s = &EndpointStat{Vendor: string(v), Endpoint: string(e)}
+				stats[[2]string{s.Vendor, s.Endpoint}] = s
 			}
 			s.Requests += req
 			s.Errors += errs

@@ -68,13 +68,6 @@ type CodeServiceCount struct {
 	Count                 int64
 }
 
-// WindowErrors is what one scan of a window's errors gives.
-type WindowErrors struct {
-	Codes     []CodeCount        // one row per variant of each (vendor, code)
-	Endpoints []EndpointCount    // errors per (vendor, code, endpoint)
-	Services  []CodeServiceCount // errors per (vendor, code, service)
-}
-
 // col is a column of the services schema (0003), or the empty string on a database a
 // writer has not migrated to it.
 func (db *DB) col(name string) string {
@@ -93,105 +86,24 @@ func (db *DB) Vendors(ctx context.Context, from, to time.Time) ([]VendorCount, e
 // VendorTotals returns per-vendor request, error and retryable totals for
 // buckets in [from, to) that pass f, most errors first.
 func (db *DB) VendorTotals(ctx context.Context, from, to time.Time, f Filter) ([]VendorCount, error) {
-	var out []VendorCount
-	err := db.each(ctx, func(rows *sql.Rows) error {
-		var v VendorCount
-		err := rows.Scan(&v.Vendor, &v.Requests, &v.Errors, &v.Retryable)
-		out = append(out, v)
-		return err
-	}, `SELECT vendor, SUM(requests), SUM(errors), SUM(retryable) FROM request_counts
-		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3) AND (?4 = '' OR `+db.col("service")+` = ?4)
-		GROUP BY vendor ORDER BY SUM(errors) DESC, vendor`, ms(from), ms(to), f.Vendor, f.Service)
-	return out, err
+	w, err := db.WindowRequests(ctx, from, to, 0, f)
+	return w.Vendors, err
 }
 
 // Services returns per-service request and error totals for buckets in
 // [from, to) that pass f, most errors first. Requests of no known service
 // are the row with Service "".
 func (db *DB) Services(ctx context.Context, from, to time.Time, f Filter) ([]ServiceCount, error) {
-	var out []ServiceCount
-	err := db.each(ctx, func(rows *sql.Rows) error {
-		var s ServiceCount
-		err := rows.Scan(&s.Service, &s.Requests, &s.Errors)
-		out = append(out, s)
-		return err
-	}, `SELECT `+db.col("service")+` AS s, SUM(requests), SUM(errors) FROM request_counts
-		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3) AND (?4 = '' OR s = ?4)
-		GROUP BY s ORDER BY SUM(errors) DESC, s`, ms(from), ms(to), f.Vendor, f.Service)
-	return out, err
+	w, err := db.WindowRequests(ctx, from, to, 0, f)
+	return w.Services, err
 }
 
 // Errors scans the window [from, to) once and returns one row per variant
 // of each (vendor, code) and the error counts per (vendor, code, endpoint).
 // vendor, if not empty, filters.
 func (db *DB) Errors(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, []EndpointCount, error) {
-	w, err := db.WindowErrors(ctx, from, to, Filter{Vendor: vendor})
+	w, err := db.WindowErrors(ctx, from, to, 0, Filter{Vendor: vendor})
 	return w.Codes, w.Endpoints, err
-}
-
-// WindowErrors scans the errors of the window [from, to) that pass f once:
-// one row per variant of each (vendor, code), and the counts per
-// (vendor, code) and endpoint and service.
-func (db *DB) WindowErrors(ctx context.Context, from, to time.Time, f Filter) (WindowErrors, error) {
-	var out WindowErrors
-	rows, err := db.db.QueryContext(ctx, `
-		WITH c AS (
-			SELECT group_id, SUM(count) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
-			FROM error_counts WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id
-		)
-		SELECT g.vendor, g.code, g.http_status, g.category, g.retry, g.endpoint, `+db.col("g.service")+` AS s,
-			g.range_name, g.known, c.n, c.first, c.last
-		FROM c JOIN error_groups g ON g.id = c.group_id
-		WHERE (?3 = '' OR g.vendor = ?3) AND (?4 = '' OR s = ?4)`, ms(from), ms(to), f.Vendor, f.Service)
-	if err != nil {
-		return out, translate(err)
-	}
-	defer rows.Close()
-	type variant struct {
-		vendor, code    string
-		status          int
-		category, retry string
-	}
-	type group struct{ vendor, code, value string }
-	variants := map[variant]*CodeCount{}
-	endpoints := map[group]int64{}
-	services := map[group]int64{}
-	for rows.Next() {
-		c := new(CodeCount)
-		var endpoint, service string
-		var first, last int64
-		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Category, &c.Retry, &endpoint, &service, &c.Range, &c.Known, &c.Count, &first, &last); err != nil {
-			return out, err
-		}
-		endpoints[group{c.Vendor, c.Code, endpoint}] += c.Count
-		services[group{c.Vendor, c.Code, service}] += c.Count
-		k := variant{c.Vendor, c.Code, c.HTTPStatus, c.Category, c.Retry}
-		if v := variants[k]; v != nil {
-			v.Count += c.Count
-			v.FirstSeen, v.LastSeen = minTime(v.FirstSeen, fromMS(first)), maxTime(v.LastSeen, fromMS(last))
-			v.Known = v.Known || c.Known
-			v.Range = max(v.Range, c.Range)
-			continue
-		}
-		c.FirstSeen, c.LastSeen = fromMS(first), fromMS(last)
-		variants[k] = c
-	}
-	if err := rows.Err(); err != nil {
-		return out, translate(err)
-	}
-	out.Codes = make([]CodeCount, 0, len(variants))
-	for _, v := range variants {
-		out.Codes = append(out.Codes, *v)
-	}
-	out.Endpoints = make([]EndpointCount, 0, len(endpoints))
-	for g, n := range endpoints {
-		out.Endpoints = append(out.Endpoints, EndpointCount{Vendor: g.vendor, Code: g.code, Endpoint: g.value, Count: n})
-	}
-	out.Services = make([]CodeServiceCount, 0, len(services))
-	for g, n := range services {
-		out.Services = append(out.Services, CodeServiceCount{Vendor: g.vendor, Code: g.code, Service: g.value, Count: n})
-	}
-	return out, nil
 }
 
 // Codes returns one row per variant of each (vendor, code) in [from, to).
@@ -203,7 +115,7 @@ func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]C
 // CodesIn returns one row per variant of each (vendor, code) in [from, to)
 // that passes f.
 func (db *DB) CodesIn(ctx context.Context, from, to time.Time, f Filter) ([]CodeCount, error) {
-	w, err := db.WindowErrors(ctx, from, to, f)
+	w, err := db.WindowErrors(ctx, from, to, 0, f)
 	return w.Codes, err
 }
 
@@ -277,30 +189,8 @@ func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Dur
 
 // VendorSeries is ErrorSeries of the requests that pass f.
 func (db *DB) VendorSeries(ctx context.Context, from, to time.Time, step time.Duration, f Filter) (map[string][]int64, error) {
-	n := int((to.Sub(from) + step - 1) / step)
-	if n <= 0 || n > 10000 {
-		return nil, nil
-	}
-	out := map[string][]int64{}
-	err := db.each(ctx, func(rows *sql.Rows) error {
-		var vendor string
-		var i, errors int64
-		if err := rows.Scan(&vendor, &i, &errors); err != nil {
-			return err
-		}
-		s := out[vendor]
-		if s == nil {
-			s = make([]int64, n)
-			out[vendor] = s
-		}
-		if i >= 0 && int(i) < n {
-			s[i] += errors
-		}
-		return nil
-	}, `SELECT vendor, (bucket - ?1) / ?3 AS i, SUM(errors) FROM request_counts
-		WHERE bucket >= ?1 AND bucket < ?2 AND (?4 = '' OR vendor = ?4) AND (?5 = '' OR `+db.col("service")+` = ?5)
-		GROUP BY vendor, i`, ms(from), ms(to), step.Milliseconds(), f.Vendor, f.Service)
-	return out, err
+	w, err := db.WindowRequests(ctx, from, to, step, f)
+	return w.Trend, err
 }
 
 // Totals returns the summary of everything the database's buckets hold,
