@@ -93,7 +93,26 @@ func NewDB(path string) *DB {
 }
 
 // Open opens (and, for a writer, creates and migrates) the database.
-func (db *DB) Open() (err error) {
+func (db *DB) Open() error {
+	if err := db.open(); err != nil {
+		return err
+	}
+	// What the services schema (0003) added: a reader of a database no
+	// writer has migrated to it reads those parts as empty.
+	var n int
+	err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n)
+	if err == nil {
+		db.beforeServices = n == 0
+		err = db.loadHost()
+	}
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
+	return nil
+}
+
+func (db *DB) open() (err error) {
 	if db.Path == "" {
 		return fmt.Errorf("no database path")
 	}
@@ -161,13 +180,6 @@ func (db *DB) Open() (err error) {
 			return fmt.Errorf("open %s: %w", db.Path, translate(err))
 		}
 		db.firstRelease = n == 0
-		if err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n); err != nil {
-			return fmt.Errorf("open %s: %w", db.Path, translate(err))
-		}
-		db.beforeServices = n == 0
-		if err := db.loadHost(); err != nil {
-			return fmt.Errorf("open %s: %w", db.Path, translate(err))
-		}
 		return nil
 	}
 
@@ -193,9 +205,6 @@ func (db *DB) Open() (err error) {
 		return fmt.Errorf("open %s: %w", db.Path, translate(err))
 	}
 	if db.groups, err = db.loadGroups(context.Background()); err != nil {
-		return fmt.Errorf("open %s: %w", db.Path, translate(err))
-	}
-	if err := db.loadHost(); err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, translate(err))
 	}
 	return nil
