@@ -442,19 +442,36 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	if len(b.reqs) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO request_counts (bucket, vendor, service, requests, errors, retryable) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (bucket, vendor, service) DO UPDATE SET
-			requests = requests + excluded.requests,
-			errors = errors + excluded.errors,
-			retryable = retryable + excluded.retryable`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	hours := make(map[reqKey]*reqAgg, len(b.reqs))
 	for k, r := range b.reqs {
-		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
+		k.bucket -= k.bucket % Hour
+		h := hours[k]
+		if h == nil {
+			h = &reqAgg{}
+			hours[k] = h
+		}
+		h.requests += r.requests
+		h.errors += r.errors
+		h.retryable += r.retryable
+	}
+	for _, t := range []struct {
+		table string
+		rows  map[reqKey]*reqAgg
+	}{{"request_counts", b.reqs}, {"request_hours", hours}} {
+		stmt, err := tx.PrepareContext(ctx, `
+			INSERT INTO `+t.table+` (bucket, vendor, service, requests, errors, retryable) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (bucket, vendor, service) DO UPDATE SET
+				requests = requests + excluded.requests,
+				errors = errors + excluded.errors,
+				retryable = retryable + excluded.retryable`)
+		if err != nil {
 			return err
+		}
+		defer stmt.Close()
+		for k, r := range t.rows {
+			if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -55,8 +55,10 @@ func TestHistogram(t *testing.T) {
 	}
 }
 
-// TestDB_Endpoints: endpoint requests agree with the vendors' for any
-// window, before and after the minutes are rolled up, and latency
+// TestDB_Endpoints: vendors' requests are those of the lines whose bucket
+// starts in the window, and endpoints' agree with them, for any window,
+// before and after the minutes are rolled up (both read whole hours from
+// hour rows written with the minutes); latency
 // histograms survive commits, merges of batches and rollups exactly.
 func TestDB_Endpoints(t *testing.T) {
 	db := MustOpenDB(t)
@@ -64,9 +66,11 @@ func TestDB_Endpoints(t *testing.T) {
 	start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewSource(2))
 	var want storage.Histogram
+	var times []time.Time
 	batch := db.NewBatch()
 	for i := range 3000 {
 		at := start.Add(time.Duration(rng.Intn(6*60)) * time.Minute).Add(time.Duration(rng.Intn(60)) * time.Second)
+		times = append(times, at)
 		e := &classify.Event{Vendor: "piggy", HTTPStatus: 200}
 		if i%4 == 0 {
 			e = ev("piggy", "1008", classify.RetryNo)
@@ -90,6 +94,21 @@ func TestDB_Endpoints(t *testing.T) {
 		{start.Add(61 * time.Minute), start.Add(62 * time.Minute)},  // inside one hour
 		{start.Add(2 * time.Hour), start.Add(3 * time.Hour)},
 	}
+	// A line counts in a window if its bucket starts inside: its minute,
+	// or its hour once rolled up (before cutoff).
+	var cutoff time.Time
+	inWindow := func(w [2]time.Time) (n int64) {
+		for _, at := range times {
+			b := at.Truncate(time.Minute)
+			if b.Before(cutoff) {
+				b = at.Truncate(time.Hour)
+			}
+			if !b.Before(w[0]) && b.Before(w[1]) {
+				n++
+			}
+		}
+		return n
+	}
 	check := func(stage string) {
 		t.Helper()
 		for _, w := range windows {
@@ -108,6 +127,9 @@ func TestDB_Endpoints(t *testing.T) {
 			var vreq, verrs int64
 			for _, v := range vendors {
 				vreq, verrs = vreq+v.Requests, verrs+v.Errors
+			}
+			if n := inWindow(w); vreq != n {
+				t.Errorf("%s %v: vendors have %d requests, want %d", stage, w, vreq, n)
 			}
 			if req != vreq || errs != verrs || timed != req {
 				t.Errorf("%s %v: endpoints %d requests %d errors (%d timed), vendors %d and %d", stage, w, req, errs, timed, vreq, verrs)
@@ -130,7 +152,9 @@ func TestDB_Endpoints(t *testing.T) {
 	if err := db.Maintain(ctx, 2*time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
+	cutoff = start.Add(3 * time.Hour)
 	check("rolled up")
+	cutoff = start.Add(28 * time.Hour)
 	db.Now = func() time.Time { return start.Add(30 * time.Hour) }
 	if err := db.Maintain(ctx, 2*time.Hour, 0); err != nil {
 		t.Fatal(err)

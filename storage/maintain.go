@@ -93,6 +93,7 @@ func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 		`DELETE FROM error_counts WHERE bucket < ?1`,
 		`DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`,
 		`DELETE FROM request_counts WHERE bucket < ?1`,
+		`DELETE FROM request_hours WHERE bucket < ?1`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1`,
 		`DELETE FROM skipped_counts WHERE bucket < ?1`,
 		`DELETE FROM endpoint_minutes WHERE bucket < ?1`,

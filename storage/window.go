@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -57,31 +58,63 @@ func steps(from, to time.Time, step time.Duration) (ranges [][2]int64, trend boo
 
 // eachStep runs query once per range, with the range's bounds as ?1 and
 // ?2 and args after them, calling scan for every row with the range's
-// index.
-func (db *DB) eachStep(ctx context.Context, ranges [][2]int64, scan func(i int, rows *sql.Rows) error, query string, args ...any) error {
-	stmt, err := db.db.PrepareContext(ctx, query)
-	if err != nil {
-		return translate(err)
+// index. In query, TABLE is replaced by tables[0], or by tables[1] for
+// the whole hours of a range when tables has two (see hourPieces).
+func (db *DB) eachStep(ctx context.Context, ranges [][2]int64, tables []string, scan func(i int, rows *sql.Rows) error, query string, args ...any) error {
+	stmts := make([]*sql.Stmt, len(tables))
+	for i, t := range tables {
+		stmt, err := db.db.PrepareContext(ctx, strings.ReplaceAll(query, "TABLE", t))
+		if err != nil {
+			return translate(err)
+		}
+		defer stmt.Close()
+		stmts[i] = stmt
 	}
-	defer stmt.Close()
 	for i, r := range ranges {
-		rows, err := stmt.QueryContext(ctx, append([]any{r[0], r[1]}, args...)...)
-		if err != nil {
-			return translate(err)
-		}
-		for rows.Next() {
-			if err := scan(i, rows); err != nil {
-				rows.Close()
-				return err
+		for _, p := range hourPieces(r, len(tables) > 1) {
+			rows, err := stmts[p.table].QueryContext(ctx, append([]any{p.lo, p.hi}, args...)...)
+			if err != nil {
+				return translate(err)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return translate(err)
+			for rows.Next() {
+				if err := scan(i, rows); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return translate(err)
+			}
 		}
 	}
 	return nil
+}
+
+type piece struct {
+	table  int // 0: the buckets; 1: the hour rows
+	lo, hi int64
+}
+
+// hourPieces splits a range into its whole hours, read from hour rows
+// written along with the buckets, and its ragged ends, read from the
+// buckets: minutes, or an hour bucket rolled up (in the range if its start
+// is). Both hold the same lines, so the sum is the same as the buckets'.
+func hourPieces(r [2]int64, hours bool) []piece {
+	h0, h1 := ceilTo(r[0], Hour), r[1]-r[1]%Hour
+	if !hours || h0 >= h1 {
+		return []piece{{0, r[0], r[1]}}
+	}
+	ps := make([]piece, 0, 3)
+	if r[0] < h0 {
+		ps = append(ps, piece{0, r[0], h0})
+	}
+	ps = append(ps, piece{1, h0, h1})
+	if h1 < r[1] {
+		ps = append(ps, piece{0, h1, r[1]})
+	}
+	return ps
 }
 
 // WindowRequests scans the request counts of [from, to) that pass f once;
@@ -97,7 +130,11 @@ func (db *DB) WindowRequests(ctx context.Context, from, to time.Time, step time.
 	}
 	var vendor, service string
 	var req, errs, retryable int64
-	err := db.eachStep(ctx, ranges, func(i int, rows *sql.Rows) error {
+	tables := []string{"request_counts", "request_hours"}
+	if db.beforeServices {
+		tables = tables[:1]
+	}
+	err := db.eachStep(ctx, ranges, tables, func(i int, rows *sql.Rows) error {
 		if err := rows.Scan(&vendor, &service, &req, &errs, &retryable); err != nil {
 			return err
 		}
@@ -123,7 +160,7 @@ func (db *DB) WindowRequests(ctx context.Context, from, to time.Time, step time.
 		}
 		return nil
 	}, `SELECT vendor, `+db.col("service")+` AS s, SUM(requests), SUM(errors), SUM(retryable)
-		FROM request_counts
+		FROM TABLE
 		WHERE bucket >= ?1 AND bucket < ?2 AND (?3 = '' OR vendor = ?3) AND (?4 = '' OR s = ?4)
 		GROUP BY vendor, s`, f.Vendor, f.Service)
 	if err != nil {
@@ -196,7 +233,7 @@ func (db *DB) WindowErrors(ctx context.Context, from, to time.Time, step time.Du
 		out.Trend = map[[2]string][]int64{}
 	}
 	var count, first, last int64
-	err = db.eachStep(ctx, ranges, func(i int, rows *sql.Rows) error {
+	err = db.eachStep(ctx, ranges, []string{"error_counts"}, func(i int, rows *sql.Rows) error {
 		if err := rows.Scan(&id, &count, &first, &last); err != nil {
 			return err
 		}
@@ -227,7 +264,7 @@ func (db *DB) WindowErrors(ctx context.Context, from, to time.Time, step time.Du
 			Retry: g.retry, Known: g.known, Count: count, FirstSeen: fromMS(first), LastSeen: fromMS(last)}
 		return nil
 	}, `SELECT group_id, SUM(count), MIN(first_seen), MAX(last_seen)
-		FROM error_counts WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id`)
+		FROM TABLE WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id`)
 	if err != nil {
 		return out, err
 	}

@@ -19,6 +19,22 @@ SELECT bucket, vendor, '', requests, errors, retryable FROM request_counts;
 DROP TABLE request_counts;
 ALTER TABLE request_counts_new RENAME TO request_counts;
 
+-- The same counts per hour, written with the minutes from the start (not
+-- by the rollup): a long window reads its whole hours here and only its
+-- ragged ends from request_counts.
+CREATE TABLE request_hours (
+	bucket    INTEGER NOT NULL,
+	vendor    TEXT    NOT NULL,
+	service   TEXT    NOT NULL,
+	requests  INTEGER NOT NULL,
+	errors    INTEGER NOT NULL,
+	retryable INTEGER NOT NULL,
+	PRIMARY KEY (bucket, vendor, service)
+) WITHOUT ROWID;
+INSERT INTO request_hours (bucket, vendor, service, requests, errors, retryable)
+SELECT bucket - bucket % 3600000 AS hour, vendor, service, SUM(requests), SUM(errors), SUM(retryable)
+FROM request_counts GROUP BY hour, vendor, service;
+
 -- Error groups gain the calling service too: error_counts keeps referring
 -- to groups by integer id. Both tables are rebuilt (a UNIQUE constraint
 -- cannot be altered); the ids are kept.
