@@ -92,12 +92,10 @@ type epKey struct {
 type epAgg struct {
 	requests, errors int64
 	hist             Histogram
-	seq              int // the tally's line that first saw it
 }
 
 type reqAgg struct {
 	requests, errors, retryable int64
-	seq                         int // the tally's line that first saw it
 }
 
 type malKey struct {
@@ -164,30 +162,27 @@ func (b *Batch) AddSkipped(t time.Time, reason string) { b.own.AddSkipped(t, rea
 func (b *Batch) Merge(t *Tally) {
 	b.n += t.n
 	b.admit(t)
-	for k, r := range t.reqs {
-		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
-		k.service = b.caps.service(k.service, b.limits.Services)
-		m := b.reqs[k]
-		if m == nil {
-			m = &reqAgg{}
-			b.reqs[k] = m
+	for k, c := range t.calls {
+		vendor := b.caps.vendor(k.vendor, b.limits.Vendors)
+		rk := reqKey{k.bucket, vendor, b.caps.service(k.service, b.limits.Services)}
+		r := b.reqs[rk]
+		if r == nil {
+			r = &reqAgg{}
+			b.reqs[rk] = r
 		}
-		m.requests += r.requests
-		m.errors += r.errors
-		m.retryable += r.retryable
-		b.summary.Requests[k.vendor] += r.requests
-	}
-	for k, e := range t.eps {
-		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
-		k.endpoint = b.caps.endpoint(k.vendor, k.endpoint, b.limits.EndpointsPerVendor)
-		m := b.eps[k]
-		if m == nil {
-			m = &epAgg{}
-			b.eps[k] = m
+		r.requests += c.requests
+		r.errors += c.errors
+		r.retryable += c.retryable
+		b.summary.Requests[vendor] += c.requests
+		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
+		e := b.eps[ek]
+		if e == nil {
+			e = &epAgg{}
+			b.eps[ek] = e
 		}
-		m.requests += e.requests
-		m.errors += e.errors
-		m.hist.Merge(&e.hist)
+		e.requests += c.requests
+		e.errors += c.errors
+		e.hist.Merge(&c.hist)
 	}
 	for k, e := range t.errs {
 		g := &k.group
@@ -233,23 +228,17 @@ type sightKind int
 
 // The kinds of first sight, in the order one line's values are admitted.
 const (
-	sightRequest  sightKind = iota // vendor and service
-	sightEndpoint                  // vendor and endpoint
-	sightError                     // vendor, code and endpoint
+	sightCall  sightKind = iota // vendor, service and endpoint
+	sightError                  // vendor, code and endpoint
 )
 
 // admit offers the caps the tally's new values in the order the tally first
 // saw them: the first come are admitted, and first means first in the input.
 func (b *Batch) admit(t *Tally) {
 	var news []firstSight
-	for k, r := range t.reqs {
-		if !b.caps.hasVendor(k.vendor) || !b.caps.hasService(k.service) {
-			news = append(news, firstSight{seq: r.seq, kind: sightRequest, vendor: k.vendor, service: k.service})
-		}
-	}
-	for k, e := range t.eps {
-		if !b.caps.hasVendor(k.vendor) || !b.caps.endpoints[k.vendor][k.endpoint] {
-			news = append(news, firstSight{seq: e.seq, kind: sightEndpoint, vendor: k.vendor, endpoint: k.endpoint})
+	for k, c := range t.calls {
+		if !b.caps.hasVendor(k.vendor) || !b.caps.hasService(k.service) || !b.caps.endpoints[k.vendor][k.endpoint] {
+			news = append(news, firstSight{seq: c.seq, kind: sightCall, vendor: k.vendor, service: k.service, endpoint: k.endpoint})
 		}
 	}
 	for k, e := range t.errs {
@@ -270,9 +259,8 @@ func (b *Batch) admit(t *Tally) {
 	for _, f := range news {
 		v := b.caps.vendor(f.vendor, b.limits.Vendors)
 		switch f.kind {
-		case sightRequest:
+		case sightCall:
 			b.caps.service(f.service, b.limits.Services)
-		case sightEndpoint:
 			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
 		case sightError:
 			b.caps.code(v, f.code, f.known && v == f.vendor, b.limits.CodesPerVendor)

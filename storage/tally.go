@@ -23,13 +23,32 @@ type Tally struct {
 	Retention time.Duration
 
 	errs      map[errKey]*errAgg
-	reqs      map[reqKey]*reqAgg
-	eps       map[epKey]*epAgg
+	calls     map[callKey]*callAgg
 	malformed map[malKey]int64
 	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
 	perCode   map[[2]string]int // distinct sample messages per (vendor, code)
 	n         int
+
+	// The last request's aggregate: consecutive lines often share their
+	// minute, vendor, service and endpoint, and a comparison is cheaper
+	// than a map lookup.
+	lastCall callKey
+	call     *callAgg
+}
+
+// callKey and callAgg count a tally's requests per (minute, vendor,
+// service, endpoint): one map update a request, split into the request
+// and endpoint rows when merged into a batch.
+type callKey struct {
+	bucket                    int64
+	vendor, service, endpoint string
+}
+
+type callAgg struct {
+	requests, errors, retryable int64
+	hist                        Histogram
+	seq                         int // the tally's line that first saw it
 }
 
 // MaxAhead is how far ahead of the clock a line's time may be before it is
@@ -44,7 +63,7 @@ const samplesPerTally = 5
 
 // NewTally returns an empty tally with no clock (see Tally.Now).
 func NewTally() *Tally {
-	return &Tally{errs: map[errKey]*errAgg{}, reqs: map[reqKey]*reqAgg{}, eps: map[epKey]*epAgg{}, malformed: map[malKey]int64{},
+	return &Tally{errs: map[errKey]*errAgg{}, calls: map[callKey]*callAgg{}, malformed: map[malKey]int64{},
 		skipped: map[malKey]int64{}, samples: map[sampleKey]*sampleAgg{}, perCode: map[[2]string]int{}}
 }
 
@@ -54,13 +73,13 @@ func (t *Tally) Len() int { return t.n }
 // Reset empties the tally for reuse; Now and Retention stay.
 func (t *Tally) Reset() {
 	clear(t.errs)
-	clear(t.reqs)
-	clear(t.eps)
+	clear(t.calls)
 	clear(t.malformed)
 	clear(t.skipped)
 	clear(t.samples)
 	clear(t.perCode)
 	t.n = 0
+	t.call = nil
 }
 
 // when returns the stored time of a line dated tm, and false if the line
@@ -132,27 +151,22 @@ func (t *Tally) AddCall(tm time.Time, ev *classify.Event, c Call) {
 	t.n++
 	seq := t.n // the order of first sight, which Merge admits in
 	bucket := at - at%Minute
-	rk := reqKey{bucket, ev.Vendor, c.Service}
-	r := t.reqs[rk]
-	if r == nil {
-		r = &reqAgg{seq: seq}
-		t.reqs[rk] = r
+	k := callKey{bucket, ev.Vendor, c.Service, c.Endpoint}
+	r := t.call
+	if r == nil || k != t.lastCall {
+		if r = t.calls[k]; r == nil {
+			r = &callAgg{seq: seq}
+			t.calls[k] = r
+		}
+		t.call, t.lastCall = r, k
 	}
 	r.requests++
-	ek := epKey{bucket, ev.Vendor, c.Endpoint}
-	e := t.eps[ek]
-	if e == nil {
-		e = &epAgg{seq: seq}
-		t.eps[ek] = e
-	}
-	e.requests++
 	if c.Latency > 0 {
-		e.hist.Add(c.Latency)
+		r.hist.Add(c.Latency)
 	}
 	if !ev.Error {
 		return
 	}
-	e.errors++
 	r.errors++
 	if ev.Retry.Retryable() {
 		r.retryable++
