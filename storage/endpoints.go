@@ -105,21 +105,22 @@ func (db *DB) Endpoints(ctx context.Context, from, to time.Time, vendor string) 
 	} else if whole[0] > whole[1] {
 		whole = [2]int64{t, t} // inside one hour: one ragged piece
 	}
-	// A ragged end reads the minutes of its hour while they exist; once
-	// rolled up, the hour counts if it starts inside the window.
+	// A ragged end reads the minutes of its hour until the hour is rolled
+	// up; then the hour counts if it starts inside the window, as a rolled
+	// up bucket does.
+	var rolled int64
+	if err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'rolled_before'`).
+		Scan(&rolled); err != nil {
+		return nil, fmt.Errorf("endpoints: %w", translate(err))
+	}
 	for _, p := range [][2]int64{{f, whole[0]}, {max(whole[1], f), t}} {
 		if p[0] >= p[1] {
 			continue
 		}
 		hour := p[0] - p[0]%Hour
-		var n int
-		if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM endpoint_minutes WHERE bucket >= ? AND bucket < ? LIMIT 1)`,
-			hour, hour+Hour).Scan(&n); err != nil {
-			return nil, fmt.Errorf("endpoints: %w", translate(err))
-		}
 		var err error
 		switch {
-		case n > 0:
+		case hour >= rolled:
 			err = read("endpoint_minutes", p[0], p[1])
 		case hour >= f:
 			err = read("endpoint_hours", hour, hour+1)

@@ -48,9 +48,15 @@ func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration
 }
 
 // rollup merges every minute bucket before cutoff into the bucket of its
-// hour. An hour's first minute bucket is the hour bucket itself.
+// hour. An hour's first minute bucket is the hour bucket itself. The
+// cutoff is kept (meta rolled_before): the hours before it have no minute
+// rows of endpoints.
 func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 	cutoff -= cutoff % Hour
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('rolled_before', ?1)
+		ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), ?1)`, cutoff); err != nil {
+		return err
+	}
 	stmts := []string{
 		`INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen)
 		 SELECT bucket - bucket % 3600000 AS hour, group_id, SUM(count), MIN(first_seen), MAX(last_seen)
