@@ -1,6 +1,7 @@
 // Package storage keeps apierr's aggregates in SQLite: error, request and
-// malformed-line counts per time bucket, sample messages, and the read
-// positions of input files.
+// malformed-line counts per time bucket (by vendor and calling service),
+// requests and latency histograms per endpoint, sample messages and trace
+// ids, the host's name, and the read positions of input files.
 //
 // It is the only package that speaks SQL and the only one that imports
 // mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`,
