@@ -265,6 +265,25 @@ func (c *Catalog) Entries(id string) []Entry {
 	return out
 }
 
+// Doc returns the vendor's documentation page for a stored error: the
+// code's own page, else its status's, else the vendor's error page ("" for
+// a host no vendor claims).
+func (c *Catalog) Doc(vendor, code string, status int) string {
+	for _, x := range c.vendors {
+		if x.def.ID != vendor {
+			continue
+		}
+		if k, ok := x.codes[code]; ok && k.Doc != "" {
+			return k.Doc
+		}
+		if s := c.status(x, status); s != nil && s.Doc != "" {
+			return s.Doc
+		}
+		return x.def.Doc
+	}
+	return ""
+}
+
 // StatusCode is the code of an error the body names no code for: http_<status>.
 func StatusCode(status int) string { return "http_" + strconv.Itoa(status) }
 

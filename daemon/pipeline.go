@@ -174,13 +174,16 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 			t = now // no usable timestamp: counted at ingest time
 		}
 		r.requests++
-		endpoint := ""
 		if ev.Error {
 			r.errors++
-			endpoint = classify.Endpoint(rec.Method, rec.Path)
 			ev.Message = classify.Redact(ev.Message)
 		}
-		r.tally.Add(t, &ev, endpoint)
+		r.tally.AddCall(t, &ev, storage.Call{
+			Endpoint: classify.Endpoint(rec.Method, rec.Path),
+			Latency:  rec.Latency,
+			TraceID:  rec.TraceID,
+			Service:  string(rec.Service),
+		})
 	})
 }
 

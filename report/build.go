@@ -27,6 +27,17 @@ type Source struct {
 	// FirstSeen when each group was first seen in all stored data.
 	GroupTrend map[[2]string][]int64
 	FirstSeen  map[[2]string]time.Time
+
+	// Host names the database's host (storage.DB.Host); "" leaves the
+	// source out of the hosts section.
+	Host string
+	// Services are the requests and errors per calling service;
+	// CodeServices the errors of each (vendor, code) per service.
+	Services     []storage.ServiceCount
+	CodeServices []storage.CodeServiceCount
+	// EndpointStats are each (vendor, endpoint)'s requests, errors and
+	// latency histogram: the endpoints section and vendors' latency.
+	EndpointStats []storage.EndpointStat
 }
 
 // Options shape a report.
@@ -41,7 +52,17 @@ type Options struct {
 	TrendStep time.Duration
 	// Doc, if set, gives the vendor's documentation page for a code.
 	Doc func(vendor, code string, status int) string
+	// By groups the failures (Report.Groups): ByHost or ByService; ""
+	// and ByEndpoint (whose view is Report.Endpoints) make no groups.
+	By string
 }
+
+// The values of Options.By.
+const (
+	ByHost     = "host"
+	ByEndpoint = "endpoint"
+	ByService  = "service"
+)
 
 // Report is a finished report. Its JSON form is the contract of
 // `apierr report --format json` (DESIGN.md): fields may be added, never
@@ -62,6 +83,9 @@ type Report struct {
 	Skipped   []ReasonCount `json:"skipped"`
 	Source    *SourceInfo   `json:"source,omitempty"`
 	Missing   []Missing     `json:"missing"`
+	// By is Options.By; Groups the failures grouped by host or service.
+	By     string         `json:"by,omitempty"`
+	Groups []FailureGroup `json:"groups,omitempty"`
 	// PreviousTotals sums the previous window's failures, for the headline.
 	PreviousTotals PreviousTotals `json:"previous_totals"`
 	// Generated is when the report was made; Refresh, on a live page, how
@@ -156,7 +180,9 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			}
 		}
 	}
+	latency := buildEndpoints(r, sources)
 	for _, row := range vendors {
+		row.Latency = latency[row.Vendor]
 		if row.Requests > 0 {
 			row.ErrorRate = float64(row.Errors) / float64(row.Requests)
 		}
@@ -186,6 +212,9 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 	endpoints := map[key]map[string]int64{}
 	messages := map[key]map[string]int64{}
 	prev := map[key]int64{}
+	hosts := map[key]map[string]int64{}
+	services := map[key]map[string]int64{}
+	traces := map[key]storage.SampleCount{}
 	trends := map[key][]int64{}
 	firstEver := map[key]time.Time{}
 	add := func(m map[key]map[string]int64, k key, s string, n int64) {
@@ -212,12 +241,26 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			}
 			g.Range, g.Known = max(g.Range, c.Range), g.Known || c.Known
 			variants[k][variant{c.HTTPStatus, c.Category, c.Retry}] += c.Count
+			if s.Host != "" {
+				add(hosts, k, s.Host, c.Count)
+			}
+		}
+		for _, c := range s.CodeServices {
+			if c.Service != "" {
+				add(services, key{c.Vendor, c.Code}, c.Service, c.Count)
+			}
 		}
 		for _, e := range s.Endpoints {
 			add(endpoints, key{e.Vendor, e.Code}, e.Endpoint, e.Count)
 		}
 		for _, m := range s.Samples {
-			add(messages, key{m.Vendor, m.Code}, m.Message, m.Count)
+			k := key{m.Vendor, m.Code}
+			if m.Message != "" {
+				add(messages, k, m.Message, m.Count)
+			}
+			if t, ok := traces[k]; m.TraceID != "" && (!ok || laterTrace(m, t)) {
+				traces[k] = m
+			}
 		}
 		for k, series := range s.GroupTrend {
 			trends[key{k[0], k[1]}] = addSeries(trends[key{k[0], k[1]}], series)
@@ -268,12 +311,9 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		if opt.Advice != nil {
 			g.Advice = opt.Advice(g.Vendor, g.Code, g.Category, g.Retry)
 		}
-		if g.Hosts == nil {
-			g.Hosts = []HostCount{}
-		}
-		if g.Services == nil {
-			g.Services = []ServiceCount{}
-		}
+		g.Hosts = hostCounts(hosts[k])
+		g.Services = serviceCounts(services[k])
+		g.TraceID = traces[k].TraceID
 		g.Trend = trends[k]
 		g.FirstEverSeen = g.FirstSeen
 		if t, ok := firstEver[k]; ok && t.Before(g.FirstEverSeen) {
@@ -310,6 +350,8 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 	}
 	r.all = r.Failures
+	r.Hosts, r.Services = buildHosts(sources), buildServices(sources)
+	r.By, r.Groups = opt.By, groupFailures(window, previous, sources, opt, r.all)
 	r.retryable, r.unknown = cut(r.retryable, opt.Top), cut(r.unknown, opt.Top)
 	r.Failures = cut(r.Failures, opt.Top)
 	sort.Slice(r.Malformed, func(i, j int) bool {

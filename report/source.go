@@ -2,9 +2,9 @@ package report
 
 import (
 	"context"
+	"github.com/apierr/apierr/classify"
 	"time"
 
-	"github.com/apierr/apierr/classify"
 	"github.com/apierr/apierr/storage"
 )
 
@@ -42,47 +42,55 @@ func NewOptions(cat *classify.Catalog, w Window, top int, category string) Optio
 			}
 			return "do not retry: " + why
 		},
+		Doc: cat.Doc,
 	}
 }
 
-// ReadSource reads one database's rows for window and the one before it,
-// only vendor's when vendor is not empty.
-func ReadSource(ctx context.Context, db *storage.DB, window Window, vendor string) (Source, error) {
-	var s Source
-	prev := PreviousOf(window)
-	var err error
-	if s.Vendors, err = db.Vendors(ctx, window.From, window.To); err != nil {
+// Query says what a report reads from each database.
+type Query struct {
+	Window, Previous Window
+	Step             time.Duration // the trend step (Options.TrendStep)
+	Vendor           string        // only this vendor ("" for all)
+	Service          string        // only this calling service ("" for all)
+}
+
+// ReadSource reads one database's rows for a report: the window's, the
+// previous window's, and the all-time first sightings. It reads through
+// storage's queries only, so that a report over several databases and one
+// over a database merging them read the same rows.
+//
+// With a service filter the endpoints and latency are left out: they are
+// kept per (vendor, endpoint), not per service, to bound their rows.
+func ReadSource(ctx context.Context, db *storage.DB, q Query) (Source, error) {
+	s := Source{Host: db.Host}
+	f := storage.Filter{Vendor: q.Vendor, Service: q.Service}
+	from, to := q.Window.From, q.Window.To
+	reqs, err := db.WindowRequests(ctx, from, to, q.Step, f)
+	if err != nil {
 		return s, err
 	}
-	if s.Codes, s.Endpoints, err = db.Errors(ctx, window.From, window.To, vendor); err != nil {
+	s.Vendors, s.Services, s.Trend = reqs.Vendors, reqs.Services, reqs.Trend
+	errs, err := db.WindowErrors(ctx, from, to, q.Step, f)
+	if err != nil {
 		return s, err
 	}
-	if s.PrevCodes, err = db.Codes(ctx, prev.From, prev.To, vendor); err != nil {
+	s.Codes, s.Endpoints, s.CodeServices, s.GroupTrend = errs.Codes, errs.Endpoints, errs.Services, errs.Trend
+	if s.PrevCodes, err = db.CodesIn(ctx, q.Previous.From, q.Previous.To, f); err != nil {
 		return s, err
 	}
-	if s.Samples, err = db.Samples(ctx, vendor); err != nil {
+	if s.Samples, err = db.Samples(ctx, q.Vendor); err != nil {
 		return s, err
 	}
-	if s.Malformed, err = db.Malformed(ctx, window.From, window.To); err != nil {
+	if s.Malformed, err = db.Malformed(ctx, from, to); err != nil {
 		return s, err
 	}
-	if s.Trend, err = db.ErrorSeries(ctx, window.From, window.To, TrendStep(window)); err != nil {
-		return s, err
-	}
-	if s.GroupTrend, err = db.GroupSeries(ctx, window.From, window.To, TrendStep(window)); err != nil {
-		return s, err
-	}
-	if s.FirstSeen, err = db.FirstSeen(ctx); err != nil {
-		return s, err
-	}
-	if vendor != "" {
-		kept := s.Vendors[:0]
-		for _, v := range s.Vendors {
-			if v.Vendor == vendor {
-				kept = append(kept, v)
-			}
+	if q.Service == "" {
+		if s.EndpointStats, err = db.Endpoints(ctx, from, to, q.Vendor); err != nil {
+			return s, err
 		}
-		s.Vendors = kept
+	}
+	if s.FirstSeen, err = db.FirstSeenEver(ctx, f); err != nil {
+		return s, err
 	}
 	return s, nil
 }
@@ -90,7 +98,7 @@ func ReadSource(ctx context.Context, db *storage.DB, window Window, vendor strin
 // Read builds the report of window from one database: what `apierr
 // report` prints for one --db and what the daemon's summaries write.
 func Read(ctx context.Context, db *storage.DB, cat *classify.Catalog, window Window, top int) (*Report, error) {
-	src, err := ReadSource(ctx, db, window, "")
+	src, err := ReadSource(ctx, db, Query{Window: window, Previous: PreviousOf(window), Step: TrendStep(window)})
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ type Batch struct {
 	own       *Tally // what Add and AddMalformed count, merged at Commit
 	errs      map[errKey]*errAgg
 	reqs      map[reqKey]*reqAgg
+	eps       map[epKey]*epAgg
 	malformed map[malKey]int64
 	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
@@ -60,6 +61,7 @@ type groupKey struct {
 	endpoint string
 	category classify.Category
 	retry    classify.Retry
+	service  string
 }
 
 type errKey struct {
@@ -76,13 +78,24 @@ type errAgg struct {
 }
 
 type reqKey struct {
-	bucket int64
-	vendor string
+	bucket  int64
+	vendor  string
+	service string
+}
+
+// epKey and epAgg: a (vendor, endpoint)'s requests, errors and latency.
+type epKey struct {
+	bucket           int64
+	vendor, endpoint string
+}
+
+type epAgg struct {
+	requests, errors int64
+	hist             Histogram
 }
 
 type reqAgg struct {
 	requests, errors, retryable int64
-	seq                         int // the tally's line that first saw it
 }
 
 type malKey struct {
@@ -97,6 +110,9 @@ type sampleAgg struct {
 	last  int64
 	known bool // the code is in the catalog
 	seq   int  // the tally's line that first saw it
+	// trace is the trace id of the latest line that had one, at traceAt.
+	trace   string
+	traceAt int64
 }
 
 // NewBatch returns an empty batch for db (which must be open for writing).
@@ -111,6 +127,7 @@ func (db *DB) NewBatch() *Batch {
 		own:       own,
 		errs:      map[errKey]*errAgg{},
 		reqs:      map[reqKey]*reqAgg{},
+		eps:       map[epKey]*epAgg{},
 		malformed: map[malKey]int64{},
 		skipped:   map[malKey]int64{},
 		samples:   map[sampleKey]*sampleAgg{},
@@ -127,6 +144,9 @@ func (b *Batch) Len() int { return b.n + b.own.n }
 // Add counts one classified request at time t (see Tally.Add).
 func (b *Batch) Add(t time.Time, ev *classify.Event, endpoint string) { b.own.Add(t, ev, endpoint) }
 
+// AddCall counts one classified request at time t (see Tally.AddCall).
+func (b *Batch) AddCall(t time.Time, ev *classify.Event, c Call) { b.own.AddCall(t, ev, c) }
+
 // AddMalformed counts one malformed line at time t.
 func (b *Batch) AddMalformed(t time.Time, reason string) { b.own.AddMalformed(t, reason) }
 
@@ -142,17 +162,27 @@ func (b *Batch) AddSkipped(t time.Time, reason string) { b.own.AddSkipped(t, rea
 func (b *Batch) Merge(t *Tally) {
 	b.n += t.n
 	b.admit(t)
-	for k, r := range t.reqs {
-		k.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
-		m := b.reqs[k]
-		if m == nil {
-			m = &reqAgg{}
-			b.reqs[k] = m
+	for k, c := range t.calls {
+		vendor := b.caps.vendor(k.vendor, b.limits.Vendors)
+		rk := reqKey{k.bucket, vendor, b.caps.service(k.service, b.limits.Services)}
+		r := b.reqs[rk]
+		if r == nil {
+			r = &reqAgg{}
+			b.reqs[rk] = r
 		}
-		m.requests += r.requests
-		m.errors += r.errors
-		m.retryable += r.retryable
-		b.summary.Requests[k.vendor] += r.requests
+		r.requests += c.requests
+		r.errors += c.errors
+		r.retryable += c.retryable
+		b.summary.Requests[vendor] += c.requests
+		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
+		e := b.eps[ek]
+		if e == nil {
+			e = &epAgg{}
+			b.eps[ek] = e
+		}
+		e.requests += c.requests
+		e.errors += c.errors
+		e.hist.Merge(&c.hist)
 	}
 	for k, e := range t.errs {
 		g := &k.group
@@ -161,6 +191,7 @@ func (b *Batch) Merge(t *Tally) {
 		code := b.caps.code(vendor, g.code, known, b.limits.CodesPerVendor)
 		known = known && code == g.code
 		g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
+		g.service = b.caps.service(g.service, b.limits.Services)
 		m := b.errs[k]
 		if m == nil {
 			m = &errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
@@ -187,25 +218,33 @@ func (b *Batch) Merge(t *Tally) {
 
 // firstSight is a value a tally saw that the caps have not yet admitted.
 type firstSight struct {
-	seq                    int
-	err                    bool // an error: code and endpoint too
-	vendor, code, endpoint string
-	known                  bool
+	seq                             int
+	kind                            sightKind
+	vendor, code, endpoint, service string
+	known                           bool
 }
+
+type sightKind int
+
+// The kinds of first sight, in the order one line's values are admitted.
+const (
+	sightCall  sightKind = iota // vendor, service and endpoint
+	sightError                  // vendor, code and endpoint
+)
 
 // admit offers the caps the tally's new values in the order the tally first
 // saw them: the first come are admitted, and first means first in the input.
 func (b *Batch) admit(t *Tally) {
 	var news []firstSight
-	for k, r := range t.reqs {
-		if !b.caps.hasVendor(k.vendor) {
-			news = append(news, firstSight{seq: r.seq, vendor: k.vendor})
+	for k, c := range t.calls {
+		if !b.caps.hasVendor(k.vendor) || !b.caps.hasService(k.service) || !b.caps.endpoints[k.vendor][k.endpoint] {
+			news = append(news, firstSight{seq: c.seq, kind: sightCall, vendor: k.vendor, service: k.service, endpoint: k.endpoint})
 		}
 	}
 	for k, e := range t.errs {
 		g := k.group
 		if !b.caps.hasCode(g.vendor, g.code, e.known) || !b.caps.endpoints[g.vendor][g.endpoint] {
-			news = append(news, firstSight{seq: e.seq, err: true, vendor: g.vendor, code: g.code, endpoint: g.endpoint, known: e.known})
+			news = append(news, firstSight{seq: e.seq, kind: sightError, vendor: g.vendor, code: g.code, endpoint: g.endpoint, known: e.known})
 		}
 	}
 	if len(news) == 0 {
@@ -215,11 +254,15 @@ func (b *Batch) admit(t *Tally) {
 		if news[i].seq != news[j].seq {
 			return news[i].seq < news[j].seq
 		}
-		return !news[i].err && news[j].err
+		return news[i].kind < news[j].kind
 	})
 	for _, f := range news {
 		v := b.caps.vendor(f.vendor, b.limits.Vendors)
-		if f.err {
+		switch f.kind {
+		case sightCall:
+			b.caps.service(f.service, b.limits.Services)
+			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
+		case sightError:
 			b.caps.code(v, f.code, f.known && v == f.vendor, b.limits.CodesPerVendor)
 			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
 		}
@@ -237,6 +280,9 @@ func (b *Batch) mergeSamples(t *Tally) {
 		if m := b.samples[k]; m != nil {
 			m.count += s.count
 			m.last = max(m.last, s.last)
+			if s.trace != "" {
+				m.setTrace(s.trace, s.traceAt)
+			}
 			continue
 		}
 		fresh = append(fresh, k)
@@ -247,7 +293,7 @@ func (b *Batch) mergeSamples(t *Tally) {
 			continue
 		}
 		s := t.samples[k]
-		b.samples[k] = &sampleAgg{count: s.count, last: s.last}
+		b.samples[k] = &sampleAgg{count: s.count, last: s.last, trace: s.trace, traceAt: s.traceAt}
 	}
 }
 
@@ -287,7 +333,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
-		upsertRequests, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
+		upsertRequests, upsertEndpoints, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
 	} {
 		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
 			return fmt.Errorf("commit: %w", translate(err))
@@ -318,23 +364,23 @@ func (db *DB) groupIDs(ctx context.Context, tx *sql.Tx, b *Batch) (map[groupKey]
 		if insert == nil {
 			var err error
 			if insert, err = tx.PrepareContext(ctx, `
-				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 				return nil, err
 			}
 			defer insert.Close()
 			if lookup, err = tx.PrepareContext(ctx, `
-				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ?`); err != nil {
+				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
 				return nil, err
 			}
 			defer lookup.Close()
 		}
 		g := k.group
-		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known); err != nil {
+		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known, g.service); err != nil {
 			return nil, err
 		}
 		var id int64
-		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry)).Scan(&id); err != nil {
+		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), g.service).Scan(&id); err != nil {
 			return nil, err
 		}
 		ids[g] = id
@@ -349,6 +395,7 @@ func (b *Batch) reset() {
 	clear(b.summary.Skipped)
 	clear(b.errs)
 	clear(b.reqs)
+	clear(b.eps)
 	clear(b.malformed)
 	clear(b.skipped)
 	clear(b.known)
@@ -383,19 +430,36 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	if len(b.reqs) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO request_counts (bucket, vendor, requests, errors, retryable) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (bucket, vendor) DO UPDATE SET
-			requests = requests + excluded.requests,
-			errors = errors + excluded.errors,
-			retryable = retryable + excluded.retryable`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	hours := make(map[reqKey]*reqAgg, len(b.reqs))
 	for k, r := range b.reqs {
-		if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, r.requests, r.errors, r.retryable); err != nil {
+		k.bucket -= k.bucket % Hour
+		h := hours[k]
+		if h == nil {
+			h = &reqAgg{}
+			hours[k] = h
+		}
+		h.requests += r.requests
+		h.errors += r.errors
+		h.retryable += r.retryable
+	}
+	for _, t := range []struct {
+		table string
+		rows  map[reqKey]*reqAgg
+	}{{"request_counts", b.reqs}, {"request_hours", hours}} {
+		stmt, err := tx.PrepareContext(ctx, `
+			INSERT INTO `+t.table+` (bucket, vendor, service, requests, errors, retryable) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (bucket, vendor, service) DO UPDATE SET
+				requests = requests + excluded.requests,
+				errors = errors + excluded.errors,
+				retryable = retryable + excluded.retryable`)
+		if err != nil {
 			return err
+		}
+		defer stmt.Close()
+		for k, r := range t.rows {
+			if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -466,10 +530,13 @@ func upsertLifetime(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	for k, s := range b.samples {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO samples (vendor, code, message, count, last_seen) VALUES (?, ?, ?, ?, ?)
+			INSERT INTO samples (vendor, code, message, count, last_seen, trace_id, trace_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (vendor, code, message) DO UPDATE SET
-				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen)`,
-			k.vendor, k.code, k.message, s.count, s.last); err != nil {
+				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen),
+				trace_id = CASE WHEN excluded.trace_at > trace_at OR excluded.trace_at = trace_at AND excluded.trace_id > trace_id
+					THEN excluded.trace_id ELSE trace_id END,
+				trace_at = MAX(trace_at, excluded.trace_at)`,
+			k.vendor, k.code, k.message, s.count, s.last, s.trace, s.traceAt); err != nil {
 			return err
 		}
 	}

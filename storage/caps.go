@@ -22,6 +22,7 @@ type caps struct {
 	vendors     map[string]bool            // unknown vendors admitted
 	codes       map[string]map[string]bool // vendor → unknown codes admitted
 	endpoints   map[string]map[string]bool // vendor → endpoints
+	services    map[string]bool            // calling services admitted
 	samples     map[[2]string][]uint64     // (vendor, code) → hashes of the messages stored
 	seed        maphash.Seed
 }
@@ -29,7 +30,7 @@ type caps struct {
 func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 	c := &caps{knownVendor: func(v string) bool { return db.KnownVendors[v] },
 		vendors: map[string]bool{}, codes: map[string]map[string]bool{},
-		endpoints: map[string]map[string]bool{}, samples: map[[2]string][]uint64{}, seed: maphash.MakeSeed()}
+		endpoints: map[string]map[string]bool{}, services: map[string]bool{}, samples: map[[2]string][]uint64{}, seed: maphash.MakeSeed()}
 	load := func(query string, add func(a, b string)) error {
 		var a, b string
 		return db.each(ctx, func(rows *sql.Rows) error {
@@ -54,6 +55,12 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 				}
 			}},
 		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
+		{`SELECT DISTINCT vendor, endpoint FROM endpoint_hours`, func(v, e string) { set(c.endpoints, v)[e] = true }},
+		{`SELECT DISTINCT service, '' FROM request_counts`, func(s, _ string) {
+			if s != "" && s != Other {
+				c.services[s] = true
+			}
+		}},
 	}
 	for _, s := range steps {
 		if err := load(s.query, s.add); err != nil {
@@ -72,7 +79,7 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 
 // loadGroups reads the ids of the error groups (writer only).
 func (db *DB) loadGroups(ctx context.Context) (map[groupKey]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, vendor, code, http_status, endpoint, category, retry FROM error_groups`)
+	rows, err := db.db.QueryContext(ctx, `SELECT id, vendor, code, http_status, endpoint, category, retry, service FROM error_groups`)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func (db *DB) loadGroups(ctx context.Context) (map[groupKey]int64, error) {
 	for rows.Next() {
 		var id int64
 		var g groupKey
-		if err := rows.Scan(&id, &g.vendor, &g.code, &g.status, &g.endpoint, &g.category, &g.retry); err != nil {
+		if err := rows.Scan(&id, &g.vendor, &g.code, &g.status, &g.endpoint, &g.category, &g.retry, &g.service); err != nil {
 			return nil, err
 		}
 		groups[g] = id
@@ -134,6 +141,18 @@ func (c *caps) hasVendor(vendor string) bool { return c.knownVendor(vendor) || c
 func (c *caps) hasCode(vendor, code string, known bool) bool {
 	return c.hasVendor(vendor) && (known || c.codes[vendor][code])
 }
+
+// service returns s, or Other if it is over the cap; "" (no service
+// known) always passes and takes no room.
+func (c *caps) service(s string, limit int) string {
+	if s == "" {
+		return s
+	}
+	return admit(c.services, s, limit)
+}
+
+// hasService reports whether s passes the cap as it stands.
+func (c *caps) hasService(s string) bool { return s == "" || c.services[s] }
 
 func (c *caps) endpoint(vendor, e string, limit int) string {
 	return admit(set(c.endpoints, vendor), e, limit)

@@ -9,7 +9,8 @@ import (
 
 // Maintain rolls minute buckets older than rollupAfter into hour buckets
 // and deletes buckets older than retention, in one transaction. It keeps
-// 30 days small: at most 24 rows a day per group once rolled up. The
+// 30 days small: at most 24 rows a day per group once rolled up. Latency
+// histograms roll up too: their hour rows are written with the minutes. The
 // lifetime totals (Lifetime) are never pruned.
 func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration) error {
 	tx, err := db.db.BeginTx(ctx, nil)
@@ -47,9 +48,15 @@ func (db *DB) Maintain(ctx context.Context, rollupAfter, retention time.Duration
 }
 
 // rollup merges every minute bucket before cutoff into the bucket of its
-// hour. An hour's first minute bucket is the hour bucket itself.
+// hour. An hour's first minute bucket is the hour bucket itself. The
+// cutoff is kept (meta rolled_before): the hours before it have no minute
+// rows of endpoints.
 func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 	cutoff -= cutoff % Hour
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('rolled_before', ?1)
+		ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), ?1)`, cutoff); err != nil {
+		return err
+	}
 	stmts := []string{
 		`INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen)
 		 SELECT bucket - bucket % 3600000 AS hour, group_id, SUM(count), MIN(first_seen), MAX(last_seen)
@@ -60,10 +67,10 @@ func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 			first_seen = MIN(first_seen, excluded.first_seen),
 			last_seen = MAX(last_seen, excluded.last_seen)`,
 		`DELETE FROM error_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
-		`INSERT INTO request_counts (bucket, vendor, requests, errors, retryable)
-		 SELECT bucket - bucket % 3600000 AS hour, vendor, SUM(requests), SUM(errors), SUM(retryable)
-		 FROM request_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, vendor
-		 ON CONFLICT (bucket, vendor) DO UPDATE SET
+		`INSERT INTO request_counts (bucket, vendor, service, requests, errors, retryable)
+		 SELECT bucket - bucket % 3600000 AS hour, vendor, service, SUM(requests), SUM(errors), SUM(retryable)
+		 FROM request_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, vendor, service
+		 ON CONFLICT (bucket, vendor, service) DO UPDATE SET
 			requests = requests + excluded.requests, errors = errors + excluded.errors, retryable = retryable + excluded.retryable`,
 		`DELETE FROM request_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
 		`INSERT INTO malformed_counts (bucket, reason, count)
@@ -76,6 +83,8 @@ func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 		 FROM skipped_counts WHERE bucket < ?1 AND bucket % 3600000 != 0 GROUP BY hour, reason
 		 ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`,
 		`DELETE FROM skipped_counts WHERE bucket < ?1 AND bucket % 3600000 != 0`,
+		// Endpoint hours were written along with their minutes.
+		`DELETE FROM endpoint_minutes WHERE bucket < ?1`,
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s, cutoff); err != nil {
@@ -90,8 +99,11 @@ func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 		`DELETE FROM error_counts WHERE bucket < ?1`,
 		`DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`,
 		`DELETE FROM request_counts WHERE bucket < ?1`,
+		`DELETE FROM request_hours WHERE bucket < ?1`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1`,
 		`DELETE FROM skipped_counts WHERE bucket < ?1`,
+		`DELETE FROM endpoint_minutes WHERE bucket < ?1`,
+		`DELETE FROM endpoint_hours WHERE bucket < ?1`,
 		`DELETE FROM samples WHERE last_seen < ?1`,
 		`DELETE FROM checkpoints WHERE updated_at < ?1`,
 	} {

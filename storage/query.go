@@ -35,10 +35,13 @@ type EndpointCount struct {
 	Count                  int64
 }
 
-// SampleCount is a stored sample message of a (vendor, code).
+// SampleCount is a stored sample message of a (vendor, code), with the
+// trace id of the latest line that had one ("" if none did) and its time.
 type SampleCount struct {
 	Vendor, Code, Message string
 	Count                 int64
+	TraceID               string
+	TraceAt               time.Time
 }
 
 // ReasonCount is the number of malformed (or skipped) lines with one reason.
@@ -47,79 +50,73 @@ type ReasonCount struct {
 	Count  int64
 }
 
+// Filter narrows a query; an empty field matches everything.
+type Filter struct {
+	Vendor  string
+	Service string // the calling service (a database from before services has only "")
+}
+
+// ServiceCount is one calling service's totals over a window.
+type ServiceCount struct {
+	Service          string
+	Requests, Errors int64
+}
+
+// CodeServiceCount is how often a (vendor, code) failed in one service.
+type CodeServiceCount struct {
+	Vendor, Code, Service string
+	Count                 int64
+}
+
+// col is a column of the services schema (0003), or the empty string on a database a
+// writer has not migrated to it.
+func (db *DB) col(name string) string {
+	if db.beforeServices {
+		return "''"
+	}
+	return name
+}
+
 // Vendors returns per-vendor request, error and retryable totals for
 // buckets in [from, to), most errors first.
 func (db *DB) Vendors(ctx context.Context, from, to time.Time) ([]VendorCount, error) {
-	var out []VendorCount
-	err := db.each(ctx, func(rows *sql.Rows) error {
-		var v VendorCount
-		err := rows.Scan(&v.Vendor, &v.Requests, &v.Errors, &v.Retryable)
-		out = append(out, v)
-		return err
-	}, `SELECT vendor, SUM(requests), SUM(errors), SUM(retryable) FROM request_counts
-		WHERE bucket >= ? AND bucket < ? GROUP BY vendor ORDER BY SUM(errors) DESC, vendor`, ms(from), ms(to))
-	return out, err
+	return db.VendorTotals(ctx, from, to, Filter{})
+}
+
+// VendorTotals returns per-vendor request, error and retryable totals for
+// buckets in [from, to) that pass f, most errors first.
+func (db *DB) VendorTotals(ctx context.Context, from, to time.Time, f Filter) ([]VendorCount, error) {
+	w, err := db.WindowRequests(ctx, from, to, 0, f)
+	return w.Vendors, err
+}
+
+// Services returns per-service request and error totals for buckets in
+// [from, to) that pass f, most errors first. Requests of no known service
+// are the row with Service "".
+func (db *DB) Services(ctx context.Context, from, to time.Time, f Filter) ([]ServiceCount, error) {
+	w, err := db.WindowRequests(ctx, from, to, 0, f)
+	return w.Services, err
 }
 
 // Errors scans the window [from, to) once and returns one row per variant
 // of each (vendor, code) and the error counts per (vendor, code, endpoint).
 // vendor, if not empty, filters.
 func (db *DB) Errors(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, []EndpointCount, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		WITH c AS (
-			SELECT group_id, SUM(count) AS n, MIN(first_seen) AS first, MAX(last_seen) AS last
-			FROM error_counts WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id
-		)
-		SELECT g.vendor, g.code, g.http_status, g.category, g.retry, g.endpoint, g.range_name, g.known, c.n, c.first, c.last
-		FROM c JOIN error_groups g ON g.id = c.group_id
-		WHERE ?3 = '' OR g.vendor = ?3`, ms(from), ms(to), vendor)
-	if err != nil {
-		return nil, nil, translate(err)
-	}
-	defer rows.Close()
-	type variant struct {
-		vendor, code    string
-		status          int
-		category, retry string
-	}
-	type group struct{ vendor, code, endpoint string }
-	variants := map[variant]*CodeCount{}
-	endpoints := map[group]int64{}
-	for rows.Next() {
-		c := new(CodeCount)
-		var endpoint string
-		var first, last int64
-		if err := rows.Scan(&c.Vendor, &c.Code, &c.HTTPStatus, &c.Category, &c.Retry, &endpoint, &c.Range, &c.Known, &c.Count, &first, &last); err != nil {
-			return nil, nil, err
-		}
-		endpoints[group{c.Vendor, c.Code, endpoint}] += c.Count
-		k := variant{c.Vendor, c.Code, c.HTTPStatus, c.Category, c.Retry}
-		if v := variants[k]; v != nil {
-			v.Count += c.Count
-			v.FirstSeen, v.LastSeen = minTime(v.FirstSeen, fromMS(first)), maxTime(v.LastSeen, fromMS(last))
-			continue
-		}
-		c.FirstSeen, c.LastSeen = fromMS(first), fromMS(last)
-		variants[k] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	out := make([]CodeCount, 0, len(variants))
-	for _, v := range variants {
-		out = append(out, *v)
-	}
-	eps := make([]EndpointCount, 0, len(endpoints))
-	for g, n := range endpoints {
-		eps = append(eps, EndpointCount{Vendor: g.vendor, Code: g.code, Endpoint: g.endpoint, Count: n})
-	}
-	return out, eps, nil
+	w, err := db.WindowErrors(ctx, from, to, 0, Filter{Vendor: vendor})
+	return w.Codes, w.Endpoints, err
 }
 
 // Codes returns one row per variant of each (vendor, code) in [from, to).
 func (db *DB) Codes(ctx context.Context, from, to time.Time, vendor string) ([]CodeCount, error) {
 	codes, _, err := db.Errors(ctx, from, to, vendor)
 	return codes, err
+}
+
+// CodesIn returns one row per variant of each (vendor, code) in [from, to)
+// that passes f.
+func (db *DB) CodesIn(ctx context.Context, from, to time.Time, f Filter) ([]CodeCount, error) {
+	w, err := db.WindowErrors(ctx, from, to, 0, f)
+	return w.Codes, err
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -141,10 +138,15 @@ func (db *DB) Samples(ctx context.Context, vendor string) ([]SampleCount, error)
 	var out []SampleCount
 	err := db.each(ctx, func(rows *sql.Rows) error {
 		var s SampleCount
-		err := rows.Scan(&s.Vendor, &s.Code, &s.Message, &s.Count)
+		var at int64
+		err := rows.Scan(&s.Vendor, &s.Code, &s.Message, &s.Count, &s.TraceID, &at)
+		if s.TraceID != "" {
+			s.TraceAt = fromMS(at)
+		}
 		out = append(out, s)
 		return err
-	}, `SELECT vendor, code, message, count FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
+	}, `SELECT vendor, code, message, count, `+db.col("trace_id")+`, `+db.col("trace_at")+` + 0
+		FROM samples WHERE ?1 = '' OR vendor = ?1`, vendor)
 	return out, err
 }
 
@@ -182,34 +184,13 @@ func (db *DB) Skipped(ctx context.Context, from, to time.Time) ([]ReasonCount, e
 // ErrorSeries returns each vendor's errors per step over [from, to): the
 // series has one value per step, oldest first.
 func (db *DB) ErrorSeries(ctx context.Context, from, to time.Time, step time.Duration) (map[string][]int64, error) {
-	n := int((to.Sub(from) + step - 1) / step)
-	if n <= 0 || n > 10000 {
-		return nil, nil
-	}
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT vendor, (bucket - ?1) / ?3 AS i, SUM(errors) FROM request_counts
-		WHERE bucket >= ?1 AND bucket < ?2 GROUP BY vendor, i`, ms(from), ms(to), step.Milliseconds())
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	out := map[string][]int64{}
-	for rows.Next() {
-		var vendor string
-		var i, errors int64
-		if err := rows.Scan(&vendor, &i, &errors); err != nil {
-			return nil, err
-		}
-		s := out[vendor]
-		if s == nil {
-			s = make([]int64, n)
-			out[vendor] = s
-		}
-		if i >= 0 && int(i) < n {
-			s[i] += errors
-		}
-	}
-	return out, rows.Err()
+	return db.VendorSeries(ctx, from, to, step, Filter{})
+}
+
+// VendorSeries is ErrorSeries of the requests that pass f.
+func (db *DB) VendorSeries(ctx context.Context, from, to time.Time, step time.Duration, f Filter) (map[string][]int64, error) {
+	w, err := db.WindowRequests(ctx, from, to, step, f)
+	return w.Trend, err
 }
 
 // Totals returns the summary of everything the database's buckets hold,

@@ -1,6 +1,7 @@
 // Package storage keeps apierr's aggregates in SQLite: error, request and
-// malformed-line counts per time bucket, sample messages, and the read
-// positions of input files.
+// malformed-line counts per time bucket (by vendor and calling service),
+// requests and latency histograms per endpoint, sample messages and trace
+// ids, the host's name, and the read positions of input files.
 //
 // It is the only package that speaks SQL and the only one that imports
 // mattn/go-sqlite3. A DB has one writer (the daemon or `apierr ingest`,
@@ -46,10 +47,11 @@ type Limits struct {
 	CodesPerVendor     int // distinct codes per vendor
 	EndpointsPerVendor int // distinct endpoints per vendor
 	SamplesPerCode     int // sample messages kept per (vendor, code)
+	Services           int // distinct calling services
 }
 
 // DefaultLimits are the defaults of the config's limits.
-var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5}
+var DefaultLimits = Limits{Vendors: 1000, CodesPerVendor: 1000, EndpointsPerVendor: 1000, SamplesPerCode: 5, Services: 200}
 
 // Other is the label that values over a cap are folded into.
 const Other = "other"
@@ -71,6 +73,10 @@ type DB struct {
 	// before Open (the caps are loaded then); writer only.
 	KnownVendors map[string]bool
 
+	// Host is the name of the database's host in fleet reports, as the
+	// writer last set it (SetHost); read at Open, "" if never set.
+	Host string
+
 	db       *sql.DB
 	caps     *caps
 	groups   map[groupKey]int64 // error group ids (writer only)
@@ -79,6 +85,9 @@ type DB struct {
 	// firstRelease: a reader of a database no writer has migrated since
 	// the first release, which has no skipped or lifetime tables.
 	firstRelease bool
+	// beforeServices: a reader of a database no writer has migrated to
+	// services, endpoints and hosts (0003): those read as empty.
+	beforeServices bool
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -88,7 +97,26 @@ func NewDB(path string) *DB {
 }
 
 // Open opens (and, for a writer, creates and migrates) the database.
-func (db *DB) Open() (err error) {
+func (db *DB) Open() error {
+	if err := db.open(); err != nil {
+		return err
+	}
+	// What the services schema (0003) added: a reader of a database no
+	// writer has migrated to it reads those parts as empty.
+	var n int
+	err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n)
+	if err == nil {
+		db.beforeServices = n == 0
+		err = db.loadHost()
+	}
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("open %s: %w", db.Path, translate(err))
+	}
+	return nil
+}
+
+func (db *DB) open() (err error) {
 	if db.Path == "" {
 		return fmt.Errorf("no database path")
 	}
@@ -201,14 +229,17 @@ func createPrivate(path string) error {
 }
 
 // driverName is go-sqlite3 with the connection settings the DSN cannot
-// carry: report queries sort in memory, not in temporary files.
+// carry: report queries sort in memory, not in temporary files; and the
+// function that merges latency histograms in upserts.
 const driverName = "apierr_sqlite3"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-			return err
+			if _, err := c.Exec("PRAGMA temp_store = MEMORY", nil); err != nil {
+				return err
+			}
+			return c.RegisterFunc("apierr_hist_add", histAdd, true)
 		},
 	})
 }

@@ -23,12 +23,32 @@ type Tally struct {
 	Retention time.Duration
 
 	errs      map[errKey]*errAgg
-	reqs      map[reqKey]*reqAgg
+	calls     map[callKey]*callAgg
 	malformed map[malKey]int64
 	skipped   map[malKey]int64
 	samples   map[sampleKey]*sampleAgg
 	perCode   map[[2]string]int // distinct sample messages per (vendor, code)
 	n         int
+
+	// The last request's aggregate: consecutive lines often share their
+	// minute, vendor, service and endpoint, and a comparison is cheaper
+	// than a map lookup.
+	lastCall callKey
+	call     *callAgg
+}
+
+// callKey and callAgg count a tally's requests per (minute, vendor,
+// service, endpoint): one map update a request, split into the request
+// and endpoint rows when merged into a batch.
+type callKey struct {
+	bucket                    int64
+	vendor, service, endpoint string
+}
+
+type callAgg struct {
+	requests, errors, retryable int64
+	hist                        Histogram
+	seq                         int // the tally's line that first saw it
 }
 
 // MaxAhead is how far ahead of the clock a line's time may be before it is
@@ -43,7 +63,7 @@ const samplesPerTally = 5
 
 // NewTally returns an empty tally with no clock (see Tally.Now).
 func NewTally() *Tally {
-	return &Tally{errs: map[errKey]*errAgg{}, reqs: map[reqKey]*reqAgg{}, malformed: map[malKey]int64{},
+	return &Tally{errs: map[errKey]*errAgg{}, calls: map[callKey]*callAgg{}, malformed: map[malKey]int64{},
 		skipped: map[malKey]int64{}, samples: map[sampleKey]*sampleAgg{}, perCode: map[[2]string]int{}}
 }
 
@@ -53,12 +73,13 @@ func (t *Tally) Len() int { return t.n }
 // Reset empties the tally for reuse; Now and Retention stay.
 func (t *Tally) Reset() {
 	clear(t.errs)
-	clear(t.reqs)
+	clear(t.calls)
 	clear(t.malformed)
 	clear(t.skipped)
 	clear(t.samples)
 	clear(t.perCode)
 	t.n = 0
+	t.call = nil
 }
 
 // when returns the stored time of a line dated tm, and false if the line
@@ -78,9 +99,49 @@ func (t *Tally) when(tm time.Time) (int64, bool) {
 	return at, true
 }
 
+// Call is what a request line says beyond its classification.
+type Call struct {
+	// Endpoint is the request's path template (classify.Endpoint); give it
+	// for every request, not only errors, so that endpoints have error
+	// rates and latency. "" if the line has no path.
+	Endpoint string
+	// Latency is the call's duration; 0 (or less) if the line has none.
+	Latency time.Duration
+	// TraceID is the line's request or trace id. It is kept verbatim when
+	// it looks like an id (1 to 128 printable ASCII characters, no space),
+	// else dropped. Only read for errors; not retained after the call.
+	TraceID []byte
+	// Service is the calling service ("" if unknown), capped by
+	// Limits.Services when merged into a batch.
+	Service string
+}
+
+// MaxTraceID is the longest trace id kept.
+const MaxTraceID = 128
+
+// TraceID returns b as a trace id if it looks like one, else "".
+func TraceID(b []byte) string {
+	if len(b) == 0 || len(b) > MaxTraceID {
+		return ""
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			return ""
+		}
+	}
+	return string(b)
+}
+
 // Add counts one classified request at time tm. endpoint is the request's
-// path template (classify.Endpoint); the message should be redacted.
+// path template (classify.Endpoint); the message should be redacted. It is
+// AddCall with only the endpoint.
 func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
+	t.AddCall(tm, ev, Call{Endpoint: endpoint})
+}
+
+// AddCall counts one classified request at time tm with what the line
+// says of the call (see Call); the message should be redacted.
+func (t *Tally) AddCall(tm time.Time, ev *classify.Event, c Call) {
 	at, ok := t.when(tm)
 	if !ok {
 		t.n++
@@ -90,12 +151,19 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 	t.n++
 	seq := t.n // the order of first sight, which Merge admits in
 	bucket := at - at%Minute
-	r := t.reqs[reqKey{bucket, ev.Vendor}]
-	if r == nil {
-		r = &reqAgg{seq: seq}
-		t.reqs[reqKey{bucket, ev.Vendor}] = r
+	k := callKey{bucket, ev.Vendor, c.Service, c.Endpoint}
+	r := t.call
+	if r == nil || k != t.lastCall {
+		if r = t.calls[k]; r == nil {
+			r = &callAgg{seq: seq}
+			t.calls[k] = r
+		}
+		t.call, t.lastCall = r, k
 	}
 	r.requests++
+	if c.Latency > 0 {
+		r.hist.Add(c.Latency)
+	}
 	if !ev.Error {
 		return
 	}
@@ -103,7 +171,11 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 	if ev.Retry.Retryable() {
 		r.retryable++
 	}
-	k := errKey{bucket, groupKey{ev.Vendor, ev.Code, ev.HTTPStatus, endpoint, ev.Category, ev.Retry}}
+	t.addError(at, bucket, seq, ev, c)
+}
+
+func (t *Tally) addError(at, bucket int64, seq int, ev *classify.Event, c Call) {
+	k := errKey{bucket, groupKey{ev.Vendor, ev.Code, ev.HTTPStatus, c.Endpoint, ev.Category, ev.Retry, c.Service}}
 	e := t.errs[k]
 	if e == nil {
 		e = &errAgg{rng: ev.Range, known: ev.Known, first: at, last: at, seq: seq}
@@ -111,7 +183,11 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 	}
 	e.count++
 	e.first, e.last = min(e.first, at), max(e.last, at)
-	if ev.Message == "" {
+	trace := ""
+	if len(c.TraceID) > 0 {
+		trace = TraceID(c.TraceID)
+	}
+	if ev.Message == "" && trace == "" {
 		return
 	}
 	sk := sampleKey{ev.Vendor, ev.Code, ev.Message}
@@ -127,6 +203,17 @@ func (t *Tally) Add(tm time.Time, ev *classify.Event, endpoint string) {
 	}
 	s.count++
 	s.last = max(s.last, at)
+	if trace != "" {
+		s.setTrace(trace, at)
+	}
+}
+
+// setTrace keeps the trace id of the latest line, ties by the greater id,
+// so that the kept id does not depend on how lines were split.
+func (s *sampleAgg) setTrace(trace string, at int64) {
+	if at > s.traceAt || at == s.traceAt && trace > s.trace {
+		s.trace, s.traceAt = trace, at
+	}
 }
 
 // AddMalformed counts one malformed line at time tm (at Now if tm lies

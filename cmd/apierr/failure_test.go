@@ -87,12 +87,12 @@ func TestRun_DiskFull(t *testing.T) {
 	dir := t.TempDir()
 	mnt := filepath.Join(dir, "small")
 	os.Mkdir(mnt, 0o755)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
 	}
 	defer exec.Command("umount", "-l", mnt).Run()
 	ballast := filepath.Join(mnt, "ballast")
-	os.WriteFile(ballast, make([]byte, 700<<10), 0o600)
+	os.WriteFile(ballast, make([]byte, 3700<<10), 0o600)
 
 	logs := filepath.Join(dir, "logs")
 	os.Mkdir(logs, 0o755)

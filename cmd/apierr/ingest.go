@@ -62,6 +62,9 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.SetHost(hostName("")); err != nil {
+		return err
+	}
 	p := daemon.NewPipeline(db, cat, []ingest.Mapping{mapping}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
 	p.Retention = time.Duration(cfg.Retention)
 

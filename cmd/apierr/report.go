@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -95,8 +96,11 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			}
 			return err
 		}
-		s, err := report.ReadSource(ctx, db, window, *vendor)
+		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: *vendor})
 		db.Close()
+		if s.Host == "" {
+			s.Host = filepath.Base(path) // a database from before hosts were recorded
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

@@ -72,7 +72,7 @@ func BenchmarkReport30Days(b *testing.B) {
 	b.ReportMetric(float64(rows), "rows")
 	b.ResetTimer()
 	for b.Loop() {
-		src, err := report.ReadSource(ctx, db, w, "")
+		src, err := report.ReadSource(ctx, db, report.Query{Window: w, Previous: report.PreviousOf(w), Step: report.TrendStep(w)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/apierr/apierr/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,15 @@ func reportDB(tb testing.TB, files ...string) string {
 		if code, _, errs := run(tb, "", "ingest", "-q", "--db", db, f); code != 0 {
 			tb.Fatalf("ingest %s: %s", f, errs)
 		}
+	}
+	// A fixed host name: the machine's would make the goldens differ by host.
+	w := storage.NewDB(db)
+	if err := w.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.SetHost("log-1"); err != nil {
+		tb.Fatal(err)
 	}
 	return db
 }

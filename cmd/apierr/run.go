@@ -58,6 +58,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.SetHost(hostName("")); err != nil {
+		return err
+	}
 
 	srv := daemon.NewServer(db)
 	srv.Settings = settings
@@ -160,4 +163,16 @@ func mappingOf(cfg Config) (ingest.Mapping, error) {
 		return m, usageErrorf("inputs[0].format: %v", err)
 	}
 	return m, nil
+}
+
+// hostName is the name of this host in fleet reports: the config's host,
+// else the machine's host name.
+func hostName(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
