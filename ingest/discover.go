@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // matches reports whether path is one an input names (for the watcher).
@@ -127,8 +126,8 @@ func isFDLimit(err error) bool {
 }
 
 // setProblem records the scan's failure to open files (nil: none) and
-// logs it, at most once a minute. waiting < 0: the scan could not list
-// the directories.
+// logs it, within the warning budget. waiting < 0: the scan could not
+// list the directories.
 func (t *Tailer) setProblem(err error, waiting int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -144,8 +143,7 @@ func (t *Tailer) setProblem(err error, waiting int) {
 	} else {
 		t.problem = fmt.Errorf("%d input files cannot be opened, retried every scan: %w", waiting, err)
 	}
-	if time.Since(t.warned) >= time.Minute {
-		t.warned = time.Now()
+	if t.warnings.Pour(1) {
 		t.Logger.Error("input files not read for now", "err", t.problem)
 	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -59,7 +60,7 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, 
 		for {
 			n, err := r.readToEOF(emit)
 			if err != nil {
-				log.Warn("read input", "err", err)
+				t.warn(log, "read input", err)
 				return false
 			}
 			if ctx.Err() != nil {
@@ -93,9 +94,21 @@ func (t *Tailer) read(ctx context.Context, st *fileState, r *fileReader, reset, 
 		}
 	}
 	if _, err := r.readToEOF(emit); err != nil {
-		log.Warn("read input", "err", err)
+		t.warn(log, "read input", err)
 	}
 	return false
+}
+
+// warn logs a problem that may repeat with every read, within the
+// tailer's warning budget, so that a file that keeps failing does not
+// flood the journal.
+func (t *Tailer) warn(log *slog.Logger, msg string, err error) {
+	t.mu.Lock()
+	ok := t.warnings.Pour(1)
+	t.mu.Unlock()
+	if ok {
+		log.Warn(msg, "err", err)
+	}
 }
 
 // samePath reports whether the reader's path still names its file.

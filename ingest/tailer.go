@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"github.com/nxadm/tail/ratelimiter"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,11 +65,14 @@ type Tailer struct {
 	pending map[FileKey]*pendingCopy // new files that may be copies, not read yet
 	decided map[FileKey]int64        // files not read as lines (compressed, binary), by size
 	problem error                    // the last scan's failure to open files, or nil
-	warned  time.Time                // when the problem was last logged
-	matched atomic.Int64             // files the last scan found
-	wg      sync.WaitGroup
-	blocks  sync.Pool // read blocks, back from Chunk.Release
-	watch   *watcher  // nil: polling
+	// warnings bounds how often trouble that repeats every scan or read
+	// (descriptor limit, unreadable files) is logged: a burst of a few,
+	// then about one a minute.
+	warnings *ratelimiter.LeakyBucket
+	matched  atomic.Int64 // files the last scan found
+	wg       sync.WaitGroup
+	blocks   sync.Pool // read blocks, back from Chunk.Release
+	watch    *watcher  // nil: polling
 }
 
 type fileState struct {
@@ -101,6 +105,7 @@ func NewTailer(positions []Position) *Tailer {
 		files:      map[FileKey]*fileState{},
 		pending:    map[FileKey]*pendingCopy{},
 		decided:    map[FileKey]int64{},
+		warnings:   ratelimiter.NewLeakyBucket(5, 12*time.Second),
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
