@@ -65,7 +65,7 @@ const (
 )
 
 // Report is a finished report. Its JSON form is the contract of
-// `apierr report --format json` (DESIGN.md): fields may be added, never
+// `apierr report --format json` (see the README): fields may be added, never
 // renamed or removed.
 type Report struct {
 	Window    Window        `json:"window"`

@@ -16,7 +16,7 @@ import (
 // ClassifyCommand prints one JSON classification per log line.
 type ClassifyCommand struct{ m *Main }
 
-// classifyLine is one line of `apierr classify` output (DESIGN.md).
+// classifyLine is one line of `apierr classify` output (the README documents it).
 type classifyLine struct {
 	Line int64 `json:"line"`
 	classify.Event

@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Config is the daemon's configuration file (DESIGN.md, Configuration).
+// Config is the daemon's configuration file (etc/apierr.yaml documents every key).
 // Every key has a default; unknown keys are errors.
 type Config struct {
 	DB            string        `yaml:"db"`
