@@ -77,14 +77,14 @@ func (s Stream) String() string {
 func Detect(line []byte) Framing {
 	if len(line) > 0 && line[0] == '{' {
 		if d, ok := parseDocker(line); ok && d.hasTime {
-			if _, ok := parseRuntimeTime(d.time); ok {
+			if _, ok := rfc3339Fast(d.time); ok {
 				return FramingDocker
 			}
 		}
 		return FramingNone
 	}
 	if c, ok := parseCRI(line); ok {
-		if _, ok := parseRuntimeTime(c.time); ok {
+		if _, ok := rfc3339Fast(c.time); ok {
 			return FramingCRI
 		}
 	}
@@ -109,7 +109,7 @@ type Frame struct {
 // Time returns the runtime's time of the message (of its first part), the
 // fallback when the inner line has no time of its own, and whether it had
 // one that reads.
-func (f Frame) Time() (time.Time, bool) { return parseRuntimeTime(f.time) }
+func (f Frame) Time() (time.Time, bool) { return rfc3339Fast(f.time) }
 
 // Framer takes a container log's lines in file order and returns the lines
 // the application printed, joining parts. It holds at most about two

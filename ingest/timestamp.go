@@ -27,8 +27,8 @@ func parseTime(v jsonValue, b []byte) (time.Time, bool) {
 	case '0':
 		return epochText(b)
 	case '"':
-		if len(b) > 0 && (b[0] >= '0' && b[0] <= '9') && len(b) < 25 {
-			if t, ok := rfc3339UTC(b); ok {
+		if len(b) > 0 && (b[0] >= '0' && b[0] <= '9') && len(b) < 36 {
+			if t, ok := rfc3339Fast(b); ok {
 				return t, true
 			}
 			if t, ok := epochText(b); ok {
@@ -85,13 +85,14 @@ func epoch(f float64, exact int64) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// rfc3339UTC reads the common forms 2006-01-02T15:04:05Z and
-// 2006-01-02T15:04:05.000Z without allocating.
-func rfc3339UTC(b []byte) (time.Time, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+// rfc3339Fast reads RFC 3339 times with up to nine fraction digits and a
+// Z or numeric zone (2006-01-02T15:04:05.000Z; CRI-O writes local
+// offsets) without allocating: the loggers' and the runtimes' common form.
+func rfc3339Fast(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
-	num := func(s []byte) (int, bool) {
+	digits := func(s []byte) (int, bool) {
 		n := 0
 		for _, c := range s {
 			if c < '0' || c > '9' {
@@ -101,28 +102,49 @@ func rfc3339UTC(b []byte) (time.Time, bool) {
 		}
 		return n, true
 	}
-	year, ok1 := num(b[0:4])
-	month, ok2 := num(b[5:7])
-	day, ok3 := num(b[8:10])
-	hour, ok4 := num(b[11:13])
-	minute, ok5 := num(b[14:16])
-	sec, ok6 := num(b[17:19])
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
 		return time.Time{}, false
 	}
+	rest := b[19:]
 	nsec := 0
-	if frac := b[19 : len(b)-1]; len(frac) > 0 {
-		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+	if len(rest) > 0 && rest[0] == '.' {
+		k := 1
+		for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
+			if k <= 9 {
+				nsec = nsec*10 + int(rest[k]-'0')
+			}
+			k++
+		}
+		if k == 1 {
 			return time.Time{}, false
 		}
-		n, ok := num(frac[1:])
-		if !ok {
-			return time.Time{}, false
+		for d := min(k-1, 9); d < 9; d++ {
+			nsec *= 10
 		}
-		for i := len(frac) - 1; i < 9; i++ {
-			n *= 10
-		}
-		nsec = n
+		rest = rest[k:]
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+	offset := 0
+	switch {
+	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := digits(rest[1:3])
+		om, ok2 := digits(rest[4:6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = oh*3600 + om*60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
 }
