@@ -477,6 +477,68 @@ func TestGrafanaDashboard_Queries(t *testing.T) {
 		}
 	}
 
+	// Every recording and alerting rule evaluates on the real series
+	// without error (a many-to-many match, say, fails only here), and the
+	// code no catalog knows raises UnknownErrorCodes.
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var rules struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct {
+						Name      string `json:"name"`
+						Health    string `json:"health"`
+						LastError string `json:"lastError"`
+						Alerts    []struct {
+							Labels map[string]string `json:"labels"`
+							State  string            `json:"state"`
+						} `json:"alerts"`
+					} `json:"rules"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		resp, err := http.Get(base + "/api/v1/rules")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&rules)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad []string
+		unknown, n := false, 0
+		for _, g := range rules.Data.Groups {
+			for _, r := range g.Rules {
+				n++
+				if r.Health == "err" {
+					bad = append(bad, r.Name+": "+r.LastError)
+				}
+				for _, a := range r.Alerts {
+					if r.Name == "UnknownErrorCodes" && a.Labels["vendor"] == "textalk" && a.Labels["code"] == "7777" && a.State == "firing" {
+						unknown = true
+					}
+					if r.Name == "ApierrNotCommitting" || r.Name == "ApierrNotTailing" || r.Name == "ApierrDown" {
+						t.Errorf("%s %s on a daemon that tails and commits: %v", r.Name, a.State, a.Labels)
+					}
+				}
+			}
+		}
+		if len(bad) > 0 {
+			t.Fatalf("rules failing on real series:\n%s", strings.Join(bad, "\n"))
+		}
+		if n == 0 {
+			t.Fatalf("Prometheus loaded no rules\n%s", promOut)
+		}
+		if unknown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("UnknownErrorCodes did not fire for textalk 7777 within 15s")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	// The variables' queries: label values of the series they name.
 	for _, v := range []struct{ label, match string }{{"host", "apierr_build_info"}, {"vendor", "apierr_requests_total"}} {
 		resp, err := http.Get(base + "/api/v1/label/" + v.label + "/values?" + url.Values{"match[]": {v.match}}.Encode())
