@@ -20,8 +20,8 @@ import (
 
 const dashboardPath = "../../etc/grafana/apierr.json"
 
-// dashboard is the part of a Grafana dashboard these tests read.
-type dashboard struct {
+// grafanaDashboard is the part of a Grafana dashboard these tests read.
+type grafanaDashboard struct {
 	Inputs []struct {
 		Name     string `json:"name"`
 		Type     string `json:"type"`
@@ -76,13 +76,13 @@ type dashQuery struct {
 	instant bool
 }
 
-func readDashboard(tb testing.TB) (dashboard, []dashQuery) {
+func readDashboard(tb testing.TB) (grafanaDashboard, []dashQuery) {
 	tb.Helper()
 	b, err := os.ReadFile(dashboardPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var d dashboard
+	var d grafanaDashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		tb.Fatalf("%s: %v", dashboardPath, err)
 	}
@@ -112,8 +112,8 @@ var dashVars = map[string]string{
 
 var dashVarRe = regexp.MustCompile(`\$\{(\w+)(?::\w+)?\}|\$(\w+)`)
 
-// substitute replaces the variables of expr as Grafana would.
-func substitute(tb testing.TB, expr string) string {
+// dashSubstitute replaces the variables of expr as Grafana would.
+func dashSubstitute(tb testing.TB, expr string) string {
 	tb.Helper()
 	return dashVarRe.ReplaceAllStringFunc(expr, func(m string) string {
 		s := dashVarRe.FindStringSubmatch(m)
@@ -150,9 +150,9 @@ func init() {
 	}
 }
 
-// family is the metric family of a series name: a histogram's name
+// metricFamily is the metric family of a series name: a histogram's name
 // without _bucket, _count or _sum.
-func family(name string) string {
+func metricFamily(name string) string {
 	for _, s := range []string{"_bucket", "_count", "_sum"} {
 		if n, ok := strings.CutSuffix(name, s); ok && strings.HasSuffix(n, "_seconds") {
 			return n
@@ -447,11 +447,11 @@ func TestGrafanaDashboard_Queries(t *testing.T) {
 	}
 	now := time.Now()
 	for _, q := range qs {
-		expr := substitute(t, q.expr)
+		expr := dashSubstitute(t, q.expr)
 		var missing []string
 		for _, m := range needs(q.expr) {
-			if !exposed[family(m)] {
-				missing = append(missing, family(m))
+			if !exposed[metricFamily(m)] {
+				missing = append(missing, metricFamily(m))
 			}
 		}
 		// Queries that can be empty whatever the traffic: daemon restarts.
