@@ -151,20 +151,25 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Skip("runs a real process")
 	}
 	secrets := []string{"s3cr3t-auth-token", "sess-0123456789abcdef", "jane.doe@example.com", "4111111111111111",
-		"eyJhbGciOiJIUzI1NiJ9payloadsignature0123", "hunter2-password", "sk_live_abcdefghijklmnopqrstuvwxyz123456"}
+		"eyJhbGciOiJIUzI1NiJ9payloadsignature0123", "hunter2-password", "sk_live_abcdefghijklmnopqrstuvwxyz123456",
+		// Path segments made of letters only: a webhook secret, a reset token.
+		"XyZaBcDeFgHiJkLmNoPqRsTu", "vQkRtWpLmNzXcYbHsJd"}
 	ts := testTraffic(0)[:strings.Index(testTraffic(0), `,"method"`)]
 	lines := []string{
 		ts + `,"method":"POST","url":"https://shop.textalk.se/backend/jsonrpc/v1/?webshop=1&auth=s3cr3t-auth-token&session=sess-0123456789abcdef","status":200,"response_body":{"jsonrpc":"2.0","id":1,"error":{"code":1004,"message":"Bad auth token s3cr3t-auth-token"}}}`,
 		ts + `,"method":"POST","url":"https://api.piggy.eu/api/v3/oauth/clients/contacts/jane.doe@example.com","status":400,"response_body":"{\"message\":\"Contact jane.doe@example.com not found, card 4111111111111111\",\"code\":55031,\"status_code\":400}"}`,
 		ts + `,"method":"GET","url":"https://api.example.org/v1/x?api_key=sk_live_abcdefghijklmnopqrstuvwxyz123456","status":401,"response_body":"{\"error\":{\"code\":\"invalid_token\",\"message\":\"Bearer eyJhbGciOiJIUzI1NiJ9payloadsignature0123 rejected; password=hunter2-password\"}}"}`,
 	}
+	lines = append(lines,
+		ts+`,"method":"POST","url":"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/XyZaBcDeFgHiJkLmNoPqRsTu","status":404,"response_body":"no_service"}`,
+		ts+`,"method":"POST","url":"https://api.example.org/v1/password-resets/vQkRtWpLmNzXcYbHsJd/confirm","status":410,"response_body":"{\"error\":{\"code\":\"expired\",\"message\":\"gone\"}}"}`)
 	_, addr, dbPath := metricsDaemonWith(t, strings.Join(lines, "\n")+"\n")
-	waitFor(t, "the lines committed", func() bool { return readCounts(t, dbPath).requests == 3 })
+	waitFor(t, "the lines committed", func() bool { return readCounts(t, dbPath).requests == int64(len(lines)) })
 	_, exposition := get(t, "http://"+addr+"/metrics")
 	dbBytes, _ := os.ReadFile(dbPath)
 	wal, _ := os.ReadFile(dbPath + "-wal")
 	outputs := map[string]string{"metrics": exposition, "database": string(dbBytes) + string(wal)}
-	for _, f := range []string{"table", "markdown", "json", "csv"} {
+	for _, f := range []string{"table", "markdown", "json", "csv", "html"} {
 		_, out, _ := run(t, "", "report", "--db", dbPath, "--format", f, "--since", "100000h")
 		outputs["report "+f] = out
 	}
