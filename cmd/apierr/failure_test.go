@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"github.com/apierr/apierr/storage"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +166,36 @@ func dbReady(path string) bool {
 	}
 	db.Close()
 	return true
+}
+
+// TestOneWriter: while the daemon writes a database, a second `apierr run`
+// and an `apierr ingest` of the same database each stop with one line
+// naming the holder and its pid, exit 1, and count nothing twice.
+func TestOneWriter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	d, _, dbPath := metricsDaemon(t, 40, "")
+	waitFor(t, "the first lines", func() bool { c := readCounts(t, dbPath); return c.requests+c.malformed == 40 })
+	config := filepath.Join(filepath.Dir(dbPath), "apierr.yaml")
+	pid := strconv.Itoa(d.cmd.Process.Pid)
+
+	second := exec.Command(binary, "run", "--config", config)
+	out, err := second.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("second run: %v, want exit 1\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "pid "+pid) || !strings.Contains(lines[0], "in use") {
+		t.Errorf("second run says %q, want one line naming the holder's pid %s", out, pid)
+	}
+	logs := filepath.Join(filepath.Dir(dbPath), "logs", "app.log")
+	code, _, errs := run(t, "", "ingest", "-q", "--db", dbPath, logs)
+	if code != 1 || !strings.Contains(errs, "pid "+pid) {
+		t.Errorf("ingest: exit %d, %q; want exit 1 naming pid %s", code, errs, pid)
+	}
+	if c := readCounts(t, dbPath); c.requests+c.malformed != 40 {
+		t.Errorf("%d lines counted, want 40", c.requests+c.malformed)
+	}
 }

@@ -244,3 +244,63 @@ func TestPrometheus(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 }
+
+// TestMetrics_NeverDecrease: retention prunes every bucket between two
+// runs; after the restart no counter is below its last value, so
+// Prometheus sees no reset (and no spike in rate() or increase()).
+func TestMetrics_NeverDecrease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process twice")
+	}
+	const n = 260
+	d, addr, dbPath := metricsDaemon(t, n, "")
+	waitFor(t, "every line committed", func() bool { c := readCounts(t, dbPath); return c.requests+c.malformed == n })
+	waitFor(t, "/metrics to show them", func() bool {
+		_, text := get(t, "http://"+addr+"/metrics")
+		return exposition(text)["apierr_requests_total"] > 0
+	})
+	_, text := get(t, "http://"+addr+"/metrics")
+	before := exposition(text)
+	d.stop(t)
+
+	// Prune everything: maintenance a year later.
+	db := storage.NewDB(dbPath)
+	db.Now = func() time.Time { return time.Now().AddDate(1, 0, 0) }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Maintain(context.Background(), time.Hour, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if c := readCounts(t, dbPath); c.requests != 0 {
+		t.Fatalf("%d requests left after pruning, want none", c.requests)
+	}
+
+	d2 := startDaemon(t, filepath.Join(filepath.Dir(dbPath), "apierr.yaml"))
+	t.Cleanup(d2.kill)
+	re := regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
+	var addr2 string
+	waitFor(t, "the metrics listener", func() bool {
+		if m := re.FindStringSubmatch(d2.out.String()); m != nil {
+			addr2 = m[1]
+		}
+		return addr2 != ""
+	})
+	_, text = get(t, "http://"+addr2+"/metrics")
+	after := exposition(text)
+	checked := 0
+	for series, v := range before {
+		if !strings.HasPrefix(series, "apierr_requests_total") && !strings.HasPrefix(series, "apierr_errors_total") &&
+			!strings.HasPrefix(series, "apierr_malformed_lines_total") {
+			continue
+		}
+		checked++
+		if after[series] < v {
+			t.Errorf("%s: %v after the restart, %v before", series, after[series], v)
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("only %d counter series checked", checked)
+	}
+}
