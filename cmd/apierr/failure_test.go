@@ -146,6 +146,22 @@ func TestOpenFailures(t *testing.T) {
 			want string
 		}{"ReadOnlyDirectory", []string{"ingest", "--db", filepath.Join(ro, "apierr.db"), "../../testdata/sample.jsonl"}, "read-only"})
 	}
+	// Another program's SQLite database: refused, and left byte-identical.
+	foreign := filepath.Join(dir, "app.db")
+	var foreignBytes []byte
+	if cli, err := exec.LookPath("sqlite3"); err == nil {
+		if out, err := exec.Command(cli, foreign, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('x');").CombinedOutput(); err != nil {
+			t.Fatalf("sqlite3: %v %s", err, out)
+		}
+		foreignBytes, _ = os.ReadFile(foreign)
+		for _, cmd := range [][]string{{"ingest", "--db", foreign, "../../testdata/sample.jsonl"}, {"report", "--db", foreign}} {
+			tests = append(tests, struct {
+				name string
+				args []string
+				want string
+			}{"Foreign" + cmd[0], cmd, "not an apierr database"})
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errs := run(t, "", tc.args...)
@@ -153,6 +169,17 @@ func TestOpenFailures(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 1 and one line with %q", code, errs, tc.want)
 			}
 		})
+	}
+	if foreignBytes != nil {
+		after, _ := os.ReadFile(foreign)
+		if string(after) != string(foreignBytes) {
+			t.Error("the foreign database changed")
+		}
+		for _, suffix := range []string{"-wal", "-shm", ".lock"} {
+			if _, err := os.Stat(foreign + suffix); err == nil {
+				t.Errorf("%s was created beside the foreign database", suffix)
+			}
+		}
 	}
 }
 
