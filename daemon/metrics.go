@@ -42,28 +42,32 @@ type metrics struct {
 }
 
 // The most series one host exposes under the default caps (storage's
-// DefaultLimits: 1000 vendors no catalog knows, 1000 unknown codes per
-// vendor; catalog vendors and codes are never folded, and every value over
-// a cap is counted as "other"), with V = catalog vendors + 1000 + 1 (other)
-// and K = a vendor's catalog codes + 1000 + 1:
+// DefaultLimits: 1000 vendors no catalog knows, and per vendor 1000 codes
+// no catalog knows; values over a cap are counted as "other"; catalog
+// vendors and codes are never folded). With V = 17 built-in vendors +
+// 1000 + other = 1,018, U = 1000 + other = 1,001 unknown codes per vendor
+// and C = 2,445 catalog codes (the built-in catalogs):
 //
-//	apierr_requests_total{vendor}                    V            (1,018 with the 17 built-in vendors)
-//	apierr_errors_total{vendor,code,category,retry}  Σ K × v      v: the (category, retry) pairs one code
-//	                                                              is seen with, 1 for almost every code, at
-//	                                                              most 3 (the verdicts of calls without a
-//	                                                              response and of rate-limit headers)
-//	apierr_request_duration_seconds{vendor}          V × 16       (13 buckets, +Inf, _sum, _count)
-//	apierr_malformed_lines_total, _skipped_lines_total  fixed reasons, under 10 each
+//	apierr_requests_total{vendor}                    V = 1,018
+//	apierr_errors_total{vendor,code,category,retry}  (C + V×U) × p ≈ 1.02 million × p
+//	apierr_request_duration_seconds{vendor}          V × 16 = 16,288 (13 buckets, +Inf, _sum, _count)
+//	apierr_malformed_lines_total{reason}             under 10 (fixed reasons)
+//	apierr_skipped_lines_total{reason}               under 10 (fixed reasons)
 //	apierr_build_info, apierr_start_time_seconds, apierr_lines_read_total,
-//	apierr_bytes_read_total, apierr_files_tailed     1 each
+//	apierr_bytes_read_total, apierr_files_tailed     5
 //	apierr_commit_duration_seconds                   17
-//	go_* and process_*                               about 50
+//	go_*, process_*                                  about 50
 //
-// In the worst case, a log naming 1000 unknown vendors with 1000 unknown
-// codes each, that is about 1018 × 1001 × 3 ≈ 3.1 million error series; a
-// real host has its catalog vendors and a few unknown ones, some hundreds
-// of series. The caps bound the database's labels for its whole life
-// (storage's lifetime_counts), and the counters resume from it.
+// p is the number of (category, retry) pairs a code is seen with: 1 for a
+// catalog code, up to 3 for a status-only or no-response code (rate-limit
+// headers; idempotent or not). So the bound is about 1.04 million series
+// with p = 1 and 3.1 million in the very worst case, reached only by a log
+// that names a thousand unknown hosts with a thousand unknown codes each;
+// a host that calls the catalog's vendors exposes a few hundred. Lower
+// limits.vendors and limits.codes_per_vendor to lower the bound: it is
+// V × U that counts. The caps hold over the database's whole life (storage's
+// lifetime_counts), and the counters resume from it, so a restart does not
+// reset the bound.
 func newMetrics(filesTailed func() int, version, host string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
@@ -192,7 +196,9 @@ func (m *metrics) handler(mux *http.ServeMux, health func() (bool, string)) http
 
 // serve serves h on ln until ctx is done, with the TLS and basic-auth
 // settings of webConfig (a file in the Prometheus exporter-toolkit
-// web-config format; empty: plain HTTP, no authentication).
+// web-config format; empty: plain HTTP, no authentication). The toolkit
+// answers a request without valid credentials itself, before h: its 401
+// carries only the headers the file's http_server_config.headers name.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, webConfig string, log *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
