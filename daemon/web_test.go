@@ -244,8 +244,11 @@ func TestWebConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := filepath.Join(dir, "web.yml")
-	os.WriteFile(config, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  reader: %s\n",
-		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), hash)), 0o600)
+	// The toolkit answers a 401 itself: the headers of the file are what
+	// it carries, so the README's example names the page's.
+	os.WriteFile(config, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  reader: %s\n"+
+		"http_server_config:\n  headers:\n    Content-Security-Policy: %q\n    X-Content-Type-Options: nosniff\n",
+		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), hash, daemon.PageCSP)), 0o600)
 
 	s, _ := liveServer(t, config)
 	pool := x509.NewCertPool()
@@ -256,8 +259,8 @@ func TestWebConfig(t *testing.T) {
 
 	for _, path := range []string{"/", "/api/report", "/metrics"} {
 		resp, _ := fetch(t, client, base+path)
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("%s without credentials: status %d, want 401", path, resp.StatusCode)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Security-Policy") != daemon.PageCSP {
+			t.Errorf("%s without credentials: status %d, CSP %q; want 401 with the page's CSP", path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 		}
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 		req.SetBasicAuth("reader", "wrong")
