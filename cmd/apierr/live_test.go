@@ -262,6 +262,20 @@ func TestReport_Remote(t *testing.T) {
 		if code, _, _ := run(t, "", append(args, "--format", "json", "--fail-if", "missing>0")...); code != 3 {
 			t.Errorf("--fail-if missing>0 with a daemon missing: exit %d, want 3", code)
 		}
+
+		// A daemon that accepts the connection and never answers is
+		// missing after --timeout.
+		hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+		defer hang.Close()
+		start := time.Now()
+		code, out, errs = run(t, "", append(append([]string{"report", "--format", "json", "--timeout", "300ms", "--remote", hang.URL}, window...), remotes[:2]...)...)
+		json.Unmarshal([]byte(out), &r)
+		if code != 0 || len(r.Missing) != 1 || r.Missing[0].Source != hang.URL || r.Missing[0].Error != "no answer within 300ms" {
+			t.Errorf("a daemon that does not answer: exit %d, missing %+v, stderr %q", code, r.Missing, errs)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("the report took %s with --timeout 300ms", took)
+		}
 	})
 
 	t.Run("BadInput", func(t *testing.T) {
