@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -88,7 +89,7 @@ func (p *livePage) serve(w http.ResponseWriter, r *http.Request, f report.Format
 			return
 		}
 	}
-	src, err := report.ReadSource(ctx, p.db, q.window, q.vendor)
+	src, err := p.rows(ctx, q)
 	if err != nil {
 		p.fail(w, err)
 		return
@@ -116,6 +117,12 @@ func (p *livePage) serve(w http.ResponseWriter, r *http.Request, f report.Format
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b.Bytes())
+}
+
+// rows reads the database's rows for q, as `apierr report` reads one
+// --db.
+func (p *livePage) rows(ctx context.Context, q pageQuery) (report.Source, error) {
+	return report.ReadSource(ctx, p.db, q.window, q.vendor)
 }
 
 // fail answers a failure to read the database in one line.
