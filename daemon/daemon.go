@@ -51,7 +51,10 @@ type Server struct {
 	RollupAfter   time.Duration // minute buckets older than this are rolled up into hours
 	Retention     time.Duration // buckets and summary files older than this are deleted
 	Summary       Summary       // Every 0: none
-	MetricsListen string        // address of /metrics and /healthz; empty: none
+	MetricsListen string        // address of /metrics, /healthz and the live page; empty: none
+	WebConfig     string        // exporter-toolkit web-config file (TLS, basic auth) for that listener; empty: none
+	Host          string        // this host's name in fleet reports (apierr_build_info); empty: the hostname
+	Version       string        // apierr's version (apierr_build_info); empty: the module's
 	Logger        *slog.Logger
 	Now           func() time.Time
 
@@ -177,15 +180,21 @@ func (s *Server) Run(ctx context.Context) error {
 		// Counters resume from the database's lifetime totals, which
 		// retention never prunes: they never decrease across a restart,
 		// so rate() and increase() see no false reset.
-		s.metrics = newMetrics(s.filesTailed)
+		host, version := s.hostAndVersion()
+		s.metrics = newMetrics(s.filesTailed, version, host)
 		s.p.metrics = s.metrics
 		totals, err := s.DB.Lifetime(ctx)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		s.metrics.add(totals)
+		h, closeWeb, err := s.webHandler()
+		if err != nil {
+			return err
+		}
 		ln, err := net.Listen("tcp", s.MetricsListen)
 		if err != nil {
+			closeWeb()
 			return fmt.Errorf("metrics_listen %s: %w", s.MetricsListen, err)
 		}
 		s.addr = ln.Addr().String()
@@ -195,7 +204,8 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := serve(mctx, ln, s.metrics.handler(s.health)); err != nil {
+			defer closeWeb()
+			if err := serve(mctx, ln, h, s.WebConfig, log); err != nil {
 				log.Error("metrics stopped", "err", err)
 			}
 		}()

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
 )
 
 // metrics are the daemon's Prometheus metrics (the README's Metrics). Counts
@@ -30,13 +34,41 @@ type metrics struct {
 	bytes       prometheus.Counter
 	commit      prometheus.Histogram
 	filesTailed func() int
+	latency     *latencyCollector // apierr_request_duration_seconds{vendor}
 
 	lastOK    atomic.Int64 // unix nanoseconds of the last successful commit
 	failing   atomic.Int64 // unix nanoseconds of the first failure since, 0 if none
 	lastError atomic.Value // string
 }
 
-func newMetrics(filesTailed func() int) *metrics {
+// The most series one host exposes under the default caps (storage's
+// DefaultLimits: 1000 vendors no catalog knows, and per vendor 1000 codes
+// no catalog knows; values over a cap are counted as "other"; catalog
+// vendors and codes are never folded). With V = 17 built-in vendors +
+// 1000 + other = 1,018, U = 1000 + other = 1,001 unknown codes per vendor
+// and C = 2,445 catalog codes (the built-in catalogs):
+//
+//	apierr_requests_total{vendor}                    V = 1,018
+//	apierr_errors_total{vendor,code,category,retry}  (C + V×U) × p ≈ 1.02 million × p
+//	apierr_request_duration_seconds{vendor}          V × 16 = 16,288 (13 buckets, +Inf, _sum, _count)
+//	apierr_malformed_lines_total{reason}             under 10 (fixed reasons)
+//	apierr_skipped_lines_total{reason}               under 10 (fixed reasons)
+//	apierr_build_info, apierr_start_time_seconds, apierr_lines_read_total,
+//	apierr_bytes_read_total, apierr_files_tailed     5
+//	apierr_commit_duration_seconds                   17
+//	go_*, process_*                                  about 50
+//
+// p is the number of (category, retry) pairs a code is seen with: 1 for a
+// catalog code, up to 3 for a status-only or no-response code (rate-limit
+// headers; idempotent or not). So the bound is about 1.04 million series
+// with p = 1 and 3.1 million in the very worst case, reached only by a log
+// that names a thousand unknown hosts with a thousand unknown codes each;
+// a host that calls the catalog's vendors exposes a few hundred. Lower
+// limits.vendors and limits.codes_per_vendor to lower the bound: it is
+// V × U that counts. The caps hold over the database's whole life (storage's
+// lifetime_counts), and the counters resume from it, so a restart does not
+// reset the bound.
+func newMetrics(filesTailed func() int, version, host string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -62,9 +94,20 @@ func newMetrics(filesTailed func() int) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		filesTailed: filesTailed,
+		latency:     newLatencyCollector(),
 	}
 	m.lastOK.Store(time.Now().UnixNano())
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "apierr_build_info", Help: "1, labelled with the daemon's version and the host name fleet reports know it by.",
+		ConstLabels: prometheus.Labels{"version": version, "host": host},
+	})
+	info.Set(1)
+	start := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "apierr_start_time_seconds", Help: "When the daemon's process started, in seconds since the Unix epoch: a change is a restart.",
+	})
+	start.Set(float64(processStart.UnixNano()) / 1e9)
 	m.reg.MustRegister(m.requests, m.errors, m.malformed, m.skipped, m.lines, m.bytes, m.commit,
+		info, start, m.latency,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "apierr_files_tailed", Help: "Input files being read now.",
 		}, func() float64 { return float64(m.filesTailed()) }),
@@ -74,8 +117,10 @@ func newMetrics(filesTailed func() int) *metrics {
 	return m
 }
 
-// add adds committed counts.
+// add adds committed counts, and the latencies observed since the last
+// commit (see latencyCollector.commit).
 func (m *metrics) add(s storage.Summary) {
+	m.latency.commit(s.Requests)
 	for v, n := range s.Requests {
 		m.requests.WithLabelValues(v).Add(float64(n))
 	}
@@ -88,6 +133,28 @@ func (m *metrics) add(s storage.Summary) {
 	for r, n := range s.Skipped {
 		m.skipped.WithLabelValues(r).Add(float64(n))
 	}
+}
+
+// processStart is when the process started, near enough: when the
+// package was initialised.
+var processStart = time.Now()
+
+// hostAndVersion are build_info's labels: the Server's Host, else the
+// machine's name, and its Version, else the module's.
+func (s *Server) hostAndVersion() (host, version string) {
+	host, version = s.Host, s.Version
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	if version == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			version = bi.Main.Version
+		}
+	}
+	if version == "" || version == "(devel)" {
+		version = "devel"
+	}
+	return host, version
 }
 
 // committed records a commit's outcome.
@@ -113,12 +180,11 @@ func (m *metrics) commitHealth(stale time.Duration) (bool, string) {
 	return true, "ok"
 }
 
-// handler serves /metrics and /healthz; health says whether the daemon
-// tails and commits, and if not, why.
-func (m *metrics) handler(health func() (bool, string)) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+// handler serves /metrics and /healthz on mux; health says whether the
+// daemon tails and commits, and if not, why.
+func (m *metrics) handler(mux *http.ServeMux, health func() (bool, string)) http.Handler {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ok, msg := health()
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -128,9 +194,14 @@ func (m *metrics) handler(health func() (bool, string)) http.Handler {
 	return mux
 }
 
-// serve serves h on ln until ctx is done.
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+// serve serves h on ln until ctx is done, with the TLS and basic-auth
+// settings of webConfig (a file in the Prometheus exporter-toolkit
+// web-config format; empty: plain HTTP, no authentication). The toolkit
+// answers a request without valid credentials itself, before h: its 401
+// carries only the headers the file's http_server_config.headers name.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, webConfig string, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -140,7 +211,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// The toolkit logs each start at info level; ours says it already.
+	quiet := log.With("component", "web")
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		quiet = slog.New(slog.DiscardHandler)
+	}
+	flags := &web.FlagConfig{WebConfigFile: &webConfig}
+	if err := web.Serve(ln, srv, flags, quiet); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	wg.Wait()

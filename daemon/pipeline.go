@@ -101,6 +101,7 @@ type result struct {
 	tally                                              *storage.Tally
 	pos                                                ingest.Position
 	lines, bytes, requests, errors, malformed, skipped int64
+	latency                                            Latencies // per vendor, for /metrics
 }
 
 // worker decodes and classifies; each has its own decoders and classifier,
@@ -184,6 +185,7 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 			TraceID:  rec.TraceID,
 			Service:  string(rec.Service),
 		})
+		r.latency.Observe(ev.Vendor, rec.Latency)
 	})
 }
 
@@ -240,6 +242,7 @@ func (p *Pipeline) merge(r *result) {
 	if p.metrics != nil {
 		p.metrics.lines.Add(float64(r.lines))
 		p.metrics.bytes.Add(float64(r.bytes))
+		p.metrics.latency.observe(r.latency)
 	}
 	p.requests.Add(r.requests)
 	p.errors.Add(r.errors)

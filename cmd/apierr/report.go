@@ -50,7 +50,8 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	category := fset.String("category", "", "only failures of this `CATEGORY`")
 	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
 	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
-	fset.Var(&failIf, "fail-if", "exit 3 when `COND` holds, such as 'retryable>100' or 'error_rate>0.05' (metrics: requests, errors, retryable, malformed, unknown, new_groups, error_rate); repeatable")
+	remote := addRemoteFlags(fset)
+	fset.Var(&failIf, "fail-if", "exit 3 when `COND` holds, such as 'retryable>100' or 'error_rate>0.05' (metrics: requests, errors, retryable, malformed, unknown, new_groups, error_rate, missing); repeatable")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -79,14 +80,17 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(dbs) == 0 {
+	sources, missing, err := remote.read(ctx, c.m, window, *vendor, len(dbs) > 0)
+	if err != nil {
+		return err
+	}
+	if len(dbs) == 0 && !remote.active() {
 		dbs = append(dbs, c.m.dbPath("", cfg.DB))
 	}
 	cat, err := catalogFor(cfg)
 	if err != nil {
 		return err
 	}
-	var sources []report.Source
 	for _, path := range dbs {
 		db := storage.NewDB(path)
 		db.ReadOnly = true
@@ -107,6 +111,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		sources = append(sources, s)
 	}
 	r := report.Build(window, report.PreviousOf(window), sources, report.NewOptions(cat, window, *top, *category))
+	remote.annotate(c.m.Stdout, c.m.Stderr, r, f, missing)
 	if err := report.Render(c.m.Stdout, r, f, color); err != nil {
 		return err
 	}
@@ -181,7 +186,7 @@ type condition struct {
 	limit            float64
 }
 
-var failIfMetrics = []string{"requests", "errors", "retryable", "malformed", "unknown", "new_groups", "error_rate"}
+var failIfMetrics = []string{"requests", "errors", "retryable", "malformed", "unknown", "new_groups", "error_rate", "missing"}
 
 func parseConditions(list []string) ([]condition, error) {
 	var out []condition
@@ -230,6 +235,8 @@ func (c condition) value(r *report.Report) float64 {
 		return float64(t.Unknown)
 	case "new_groups":
 		return float64(t.NewGroups)
+	case "missing":
+		return float64(len(r.Missing))
 	case "error_rate":
 		if t.Requests == 0 {
 			return 0

@@ -68,6 +68,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	srv.RollupAfter = time.Duration(cfg.RollupAfter)
 	srv.Retention = time.Duration(cfg.Retention)
 	srv.MetricsListen = cfg.MetricsListen
+	srv.Version = Version
 	srv.Logger = log
 	srv.Signals = c.m.Reload
 	if cfg.Summary.Every > 0 {
