@@ -46,6 +46,7 @@ type vendor struct {
 	ranges    []Range         // sorted by From
 	words     []WordRule      // words lower-cased
 	transport []transportRule // spellings lower-cased
+	messages  [][]string      // per message rule, its substrings lower-cased
 }
 
 type transportRule struct {
@@ -95,6 +96,9 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 		for _, w := range d.Words {
 			w.Words = lowerAll(w.Words)
 			v.words = append(v.words, w)
+		}
+		for _, m := range d.Messages {
+			v.messages = append(v.messages, lowerAll(m.Contains))
 		}
 		for _, t := range d.Transport {
 			v.transport = append(v.transport, transportRule{code: v.codes[t.Code], spellings: lowerAll(t.Spellings)})
