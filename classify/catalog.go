@@ -47,6 +47,23 @@ type vendor struct {
 	words     []WordRule      // words lower-cased
 	transport []transportRule // spellings lower-cased
 	messages  [][]string      // per message rule, its substrings lower-cased
+	// fallback is the generic definition for a vendor without envelopes
+	// of its own (a draft for a host): its bodies are read by the generic
+	// recognizers, so the generic codes apply after the vendor's.
+	fallback *vendor
+}
+
+// lookup returns the catalog entry of a code: the vendor's, else its
+// fallback's.
+func (v *vendor) lookup(code string) (*Code, bool) {
+	if k, ok := v.codes[code]; ok {
+		return k, true
+	}
+	if v.fallback != nil {
+		k, ok := v.fallback.codes[code]
+		return k, ok
+	}
+	return nil, false
 }
 
 type transportRule struct {
@@ -136,6 +153,11 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 		c.vendors = append(c.vendors, v)
 		if id == GenericID {
 			c.generic = v
+		}
+	}
+	for _, v := range c.vendors {
+		if len(v.envelopes) == 0 && v != c.generic {
+			v.fallback = c.generic
 		}
 	}
 	longestFirst := func(m []match) {
@@ -311,8 +333,13 @@ func (c *Catalog) Why(vendor, code string, category Category, retry Retry) strin
 			v = x
 		}
 	}
-	if k, ok := v.codes[code]; ok {
+	if k, ok := v.lookup(code); ok {
 		return entryWhy(k.Why, k.Category, k.Retry)
+	}
+	for _, m := range v.def.Messages {
+		if m.Category == category && m.Retry == retry && (m.Code == "" || m.Code == code) {
+			return why(m.Why, m.Category)
+		}
 	}
 	if n, ok := strings.CutPrefix(code, "http_"); ok {
 		if st, err := strconv.Atoi(n); err == nil {

@@ -125,7 +125,7 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	if len(msg) > 0 {
 		ev.Message = cutMessage(msg)
 	}
-	if owner == cat.generic && !exact && rec.Status < 500 {
+	if (owner == cat.generic || owner.fallback != nil) && !exact && rec.Status < 500 {
 		applyWords(&ev, cat.generic, msg)
 	}
 	// The response headers are the surer sign; the message decides when
@@ -142,7 +142,7 @@ func (c *Classifier) verdict(ev *Event, v *vendor, status int) (exact bool) {
 	// The doc: the entry's page, else the vendor's error page.
 	ev.Doc = v.def.Doc
 	if ev.Code != "" {
-		if k, ok := v.codes[ev.Code]; ok {
+		if k, ok := v.lookup(ev.Code); ok {
 			ev.Code = k.Code // the catalog's string: no allocation kept per event
 			ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = k.Category, k.Retry, true, k.Message, why(k.Why, k.Category)
 			if k.Doc != "" {

@@ -139,7 +139,7 @@ func (e *envelope) extract(body *fastjson.Value, raw []byte, status int, owner *
 		if s == "" {
 			continue
 		}
-		if _, known := owner.codes[s]; known {
+		if _, known := owner.lookup(s); known {
 			code = s
 			break
 		}

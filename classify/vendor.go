@@ -51,6 +51,8 @@ type Vendor struct {
 	// status or code alone misleads (GitHub's secondary rate limit is a 403
 	// with only a message).
 	Messages []MessageRule `yaml:"messages"`
+
+	raw []byte // the file as read, for drafts that extend it (Catalog.Draft)
 }
 
 // MessageRule gives a verdict to an error whose body's message contains one
@@ -479,6 +481,7 @@ func readDefinitions(fsys fs.FS) ([]*Vendor, error) {
 		if err != nil {
 			return nil, err
 		}
+		v.raw = data
 		out = append(out, v)
 	}
 	return out, nil
