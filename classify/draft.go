@@ -122,7 +122,11 @@ func (c *Catalog) Draft(vendor string, unknown []UnknownCode) (id string, data [
 	for _, u := range sorted {
 		cat, retry := c.Guess(vendor, u.Code, u.Status, u.Message)
 		msg := draftMessage(u)
-		comment := fmt.Sprintf("seen %d times, HTTP %d; guessed from the status and message: review", u.Count, u.Status)
+		times := fmt.Sprintf("%d times", u.Count)
+		if u.Count == 1 {
+			times = "once"
+		}
+		comment := fmt.Sprintf("seen %s, HTTP %d; guessed from the status and message: review", times, u.Status)
 		if n, ok := strings.CutPrefix(u.Code, "http_"); ok {
 			if st, err := strconv.Atoi(n); err == nil && st >= 100 && st <= 999 {
 				appendEntry(root, "statuses", comment,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apierr/apierr/classify"
 )
@@ -162,5 +163,57 @@ func TestCodesCommand_VendorList(t *testing.T) {
 	code, _, errs := run(t, "", "codes", "--vendor", "nosuch")
 	if code != 2 || strings.Contains(errs, "[") || !strings.Contains(errs, "stripe, ") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		t.Fatalf("exit %d, stderr %q; want one line naming the vendors as words", code, errs)
+	}
+}
+
+// TestCodesCommand_Listing checks that the listing names every vendor,
+// that its table keeps within 80 columns, and that json and markdown carry
+// each entry's doc URL.
+func TestCodesCommand_Listing(t *testing.T) {
+	cat, err := classify.Load(classify.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "", "codes")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	seen := map[string]bool{}
+	for i, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("table line %d is %d columns wide: %q", i+1, n, l)
+		}
+		if f := strings.Fields(l); len(f) > 0 && !strings.HasPrefix(l, " ") {
+			seen[f[0]] = true
+		}
+	}
+	for _, v := range cat.Vendors() {
+		if !seen[v] {
+			t.Errorf("vendor %s is not in the table", v)
+		}
+	}
+
+	code, out, errs = run(t, "", "codes", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var entries []classify.Entry
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatal(err)
+	}
+	vendors := map[string]bool{}
+	for _, e := range entries {
+		vendors[e.Vendor] = true
+		if !strings.HasPrefix(e.Doc, "https://") {
+			t.Errorf("%s %s: doc %q, want the page's URL", e.Vendor, e.Code, e.Doc)
+		}
+	}
+	if len(vendors) != len(cat.Vendors()) {
+		t.Errorf("json lists %d vendors, the catalog has %d", len(vendors), len(cat.Vendors()))
+	}
+
+	code, out, _ = run(t, "", "codes", "--vendor", "stripe", "--format", "markdown")
+	if code != 0 || !strings.Contains(out, "| stripe | card_declined | business_rule | no |  | 402 |") || !strings.Contains(out, "https://docs.stripe.com/") {
+		t.Errorf("markdown: exit %d:\n%.600s", code, out)
 	}
 }
