@@ -251,7 +251,8 @@ type Entry struct {
 	Source   string   `json:"source"`
 	Status   int      `json:"http_status,omitempty"`
 	Why      string   `json:"why"`
-	Doc      string   `json:"doc,omitempty"` // the entry's page, else the vendor's error page
+	Doc      string   `json:"doc,omitempty"`     // the entry's page, else the vendor's error page
+	Guessed  bool     `json:"guessed,omitempty"` // a draft entry not yet reviewed (codes --unknown)
 }
 
 // Entries lists the catalog: every code and every HTTP status of each
@@ -281,11 +282,11 @@ func (c *Catalog) Entries(id string) []Entry {
 				rng = r.Name
 			}
 			out = append(out, Entry{Vendor: d.ID, Code: k.Code, Message: k.Message, Range: rng,
-				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category), Doc: doc(k.Doc)})
+				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category), Doc: doc(k.Doc), Guessed: k.Guessed})
 		}
 		for _, s := range d.Statuses {
 			out = append(out, Entry{Vendor: d.ID, Code: StatusCode(s.Status), Message: s.Message, Range: statusRange(s.Status),
-				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category), Doc: doc(s.Doc)})
+				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category), Doc: doc(s.Doc), Guessed: s.Guessed})
 		}
 	}
 	return out

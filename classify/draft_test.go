@@ -59,6 +59,15 @@ func TestCatalog_Draft(t *testing.T) {
 			if got, want := len(drafted.Entries(id)), len(cat.Entries(id))+len(tc.unknown); cat.Vendor(id) != nil && got != want {
 				t.Errorf("%d entries after the draft, want %d", got, want)
 			}
+			guessed := 0
+			for _, e := range drafted.Entries(id) {
+				if e.Guessed {
+					guessed++
+				}
+			}
+			if guessed != len(tc.unknown) {
+				t.Errorf("%d entries marked guessed, want %d", guessed, len(tc.unknown))
+			}
 		})
 	}
 }
