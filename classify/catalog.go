@@ -337,10 +337,17 @@ func (c *Catalog) Why(vendor, code string, category Category, retry Retry) strin
 	if k, ok := v.lookup(code); ok {
 		return entryWhy(k.Why, k.Category, k.Retry)
 	}
-	for _, m := range v.def.Messages {
+	// A message rule's reason, when exactly one rule gives this verdict
+	// (the stored error does not say which rule decided).
+	var rule *MessageRule
+	n := 0
+	for i, m := range v.def.Messages {
 		if m.Category == category && m.Retry == retry && (m.Code == "" || m.Code == code) {
-			return why(m.Why, m.Category)
+			rule, n = &v.def.Messages[i], n+1
 		}
+	}
+	if n == 1 {
+		return why(rule.Why, rule.Category)
 	}
 	if n, ok := strings.CutPrefix(code, "http_"); ok {
 		if st, err := strconv.Atoi(n); err == nil {

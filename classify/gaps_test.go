@@ -1,6 +1,7 @@
 package classify_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apierr/apierr/classify"
@@ -76,5 +77,21 @@ func TestClassify_Gaps(t *testing.T) {
 				t.Fatalf("got %+v\nwant vendor=%s code=%s %s %s known=%v", ev, tc.vendor, tc.code, tc.category, tc.retry, tc.known)
 			}
 		})
+	}
+}
+
+// TestCatalog_WhyMessageRule checks the reason given for a stored error
+// whose verdict a message rule decided: the rule's, when only one rule
+// gives that verdict.
+func TestCatalog_WhyMessageRule(t *testing.T) {
+	cat := MustLoad(t)
+	if got := cat.Why("sendgrid", "http_401", classify.Quota, classify.RetryNo); !strings.Contains(got, "credits") {
+		t.Errorf("sendgrid http_401 quota: Why=%q, want the credits rule's reason", got)
+	}
+	if got := cat.Why("sendgrid", "http_401", classify.Auth, classify.RetryNo); !strings.Contains(got, "API key") {
+		t.Errorf("sendgrid http_401 auth: Why=%q, want the status entry's reason", got)
+	}
+	if got := cat.Why("github", "http_403", classify.RateLimit, classify.RetryAfter); strings.Contains(got, "secondary") {
+		t.Errorf("github http_403 rate_limit: Why=%q, two rules give this verdict: want no single rule's reason", got)
 	}
 }
