@@ -46,6 +46,24 @@ type vendor struct {
 	ranges    []Range         // sorted by From
 	words     []WordRule      // words lower-cased
 	transport []transportRule // spellings lower-cased
+	messages  [][]string      // per message rule, its substrings lower-cased
+	// fallback is the generic definition for a vendor without envelopes
+	// of its own (a draft for a host): its bodies are read by the generic
+	// recognizers, so the generic codes apply after the vendor's.
+	fallback *vendor
+}
+
+// lookup returns the catalog entry of a code: the vendor's, else its
+// fallback's.
+func (v *vendor) lookup(code string) (*Code, bool) {
+	if k, ok := v.codes[code]; ok {
+		return k, true
+	}
+	if v.fallback != nil {
+		k, ok := v.fallback.codes[code]
+		return k, ok
+	}
+	return nil, false
 }
 
 type transportRule struct {
@@ -96,6 +114,9 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 			w.Words = lowerAll(w.Words)
 			v.words = append(v.words, w)
 		}
+		for _, m := range d.Messages {
+			v.messages = append(v.messages, lowerAll(m.Contains))
+		}
 		for _, t := range d.Transport {
 			v.transport = append(v.transport, transportRule{code: v.codes[t.Code], spellings: lowerAll(t.Spellings)})
 		}
@@ -132,6 +153,11 @@ func compile(byID map[string]*Vendor) (*Catalog, error) {
 		c.vendors = append(c.vendors, v)
 		if id == GenericID {
 			c.generic = v
+		}
+	}
+	for _, v := range c.vendors {
+		if len(v.envelopes) == 0 && v != c.generic {
+			v.fallback = c.generic
 		}
 	}
 	longestFirst := func(m []match) {
@@ -225,7 +251,8 @@ type Entry struct {
 	Source   string   `json:"source"`
 	Status   int      `json:"http_status,omitempty"`
 	Why      string   `json:"why"`
-	Doc      string   `json:"doc,omitempty"` // the entry's page, else the vendor's error page
+	Doc      string   `json:"doc,omitempty"`     // the entry's page, else the vendor's error page
+	Guessed  bool     `json:"guessed,omitempty"` // a draft entry not yet reviewed (codes --unknown)
 }
 
 // Entries lists the catalog: every code and every HTTP status of each
@@ -255,11 +282,11 @@ func (c *Catalog) Entries(id string) []Entry {
 				rng = r.Name
 			}
 			out = append(out, Entry{Vendor: d.ID, Code: k.Code, Message: k.Message, Range: rng,
-				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category), Doc: doc(k.Doc)})
+				Category: k.Category, Retry: k.Retry, Source: src(k.Source), Status: k.Status, Why: why(k.Why, k.Category), Doc: doc(k.Doc), Guessed: k.Guessed})
 		}
 		for _, s := range d.Statuses {
 			out = append(out, Entry{Vendor: d.ID, Code: StatusCode(s.Status), Message: s.Message, Range: statusRange(s.Status),
-				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category), Doc: doc(s.Doc)})
+				Category: s.Category, Retry: s.Retry, Source: src(s.Source), Status: s.Status, Why: why(s.Why, s.Category), Doc: doc(s.Doc), Guessed: s.Guessed})
 		}
 	}
 	return out
@@ -326,8 +353,20 @@ func (c *Catalog) Why(vendor, code string, category Category, retry Retry) strin
 			v = x
 		}
 	}
-	if k, ok := v.codes[code]; ok {
+	if k, ok := v.lookup(code); ok {
 		return entryWhy(k.Why, k.Category, k.Retry)
+	}
+	// A message rule's reason, when exactly one rule gives this verdict
+	// (the stored error does not say which rule decided).
+	var rule *MessageRule
+	n := 0
+	for i, m := range v.def.Messages {
+		if m.Category == category && m.Retry == retry && (m.Code == "" || m.Code == code) {
+			rule, n = &v.def.Messages[i], n+1
+		}
+	}
+	if n == 1 {
+		return why(rule.Why, rule.Category)
 	}
 	if n, ok := strings.CutPrefix(code, "http_"); ok {
 		if st, err := strconv.Atoi(n); err == nil {

@@ -123,16 +123,19 @@ var shapes = []struct {
 }
 
 // TestCatalog_EveryCodeEveryShape renders each vendor's sample error for
-// every code of its catalog, wraps it in every log shape, and checks that
-// the classifier names the same vendor, code and verdict.
+// every code of its catalog, and a body naming no code for every HTTP
+// status it lists, wraps it in every log shape, and checks that the
+// classifier names the same vendor, code and verdict: so every category a
+// vendor documents is read right in every shape.
 func TestCatalog_EveryCodeEveryShape(t *testing.T) {
 	cat := MustLoad(t)
 	cl := classify.NewClassifier(cat)
 	dec := ingest.NewDecoder(ingest.AutoMapping())
 	n := 0
+	categories := map[string]map[classify.Category]bool{} // per vendor, the categories checked
 	for _, e := range cat.Entries("") {
 		v := cat.Vendor(e.Vendor)
-		if v.Sample == nil || strings.HasPrefix(e.Code, "http_") {
+		if v.Sample == nil {
 			continue
 		}
 		status := v.Sample.Status
@@ -140,6 +143,16 @@ func TestCatalog_EveryCodeEveryShape(t *testing.T) {
 			status = e.Status
 		}
 		body := v.Sample.Render(e.Code, e.Message, status)
+		if strings.HasPrefix(e.Code, "http_") {
+			if e.Status < 400 {
+				continue
+			}
+			body = `{"unrelated":true}` // no envelope: the status decides
+		}
+		if categories[e.Vendor] == nil {
+			categories[e.Vendor] = map[classify.Category]bool{}
+		}
+		categories[e.Vendor][e.Category] = true
 		for _, sh := range shapes {
 			line := sh.line(v.Sample.Method, v.Sample.URL, status, body)
 			rec, err := dec.Decode([]byte(line))
@@ -156,6 +169,17 @@ func TestCatalog_EveryCodeEveryShape(t *testing.T) {
 	}
 	if n < 5*250 {
 		t.Errorf("checked %d code×shape pairs, want at least %d", n, 5*250)
+	}
+	// Every category a vendor's entries document was checked.
+	for _, id := range cat.Vendors() {
+		if id == classify.GenericID {
+			continue
+		}
+		for _, e := range cat.Entries(id) {
+			if !categories[id][e.Category] {
+				t.Errorf("%s: category %s documented but not checked", id, e.Category)
+			}
+		}
 	}
 }
 
@@ -223,6 +247,11 @@ func TestLoad_Errors(t *testing.T) {
 		{"ErrTransportCode", "generic.yaml", "id: generic\ntransport: [{code: nosuch, spellings: [x]}]\n", `transport[0].code: "nosuch" is not one of the codes`},
 		{"ErrWordsEmpty", "generic.yaml", "id: generic\nwords: [{words: [\"\"], category: quota, retry: \"no\"}]\n", "words[0].words"},
 		{"ErrHeaderParam", "acme.yaml", base + "headers: [{name: ratelimit, param: \"R=\", retry: retry_after}]\n", "headers[0].param"},
+		{"ErrTwoDocuments", "acme.yaml", base + "---\nid: other\n", "more than one YAML document"},
+		{"ErrTextCodeWithRequire", "acme.yaml", base + "envelopes: [{name: e, text_code: true, require: [a]}]\n", "envelopes[0].text_code"},
+		{"ErrMessageEmpty", "acme.yaml", base + "messages: [{contains: [\"\"], category: quota, retry: \"no\"}]\n", "messages[0].contains"},
+		{"ErrMessageStatus", "acme.yaml", base + "messages: [{status: [4], contains: [x], category: quota, retry: \"no\"}]\n", "messages[0].status[0]"},
+		{"ErrMessageVerdict", "acme.yaml", base + "messages: [{contains: [x], category: quota}]\n", "messages[0].retry"},
 		{"ErrSample", "acme.yaml", base + "codes: [{code: x, message: m, category: auth, retry: \"no\"}]\nsample: {url: u, body: '{\"code\": {{code}}'}\n", "sample.body: not JSON"},
 	}
 	for _, tc := range tests {
@@ -331,6 +360,18 @@ func TestCatalog_Docs(t *testing.T) {
 				t.Errorf("%s: %v", key, err)
 			}
 			n++
+		}
+		// Message rules show their doc in place of the status entry's.
+		for _, id := range cat.Vendors() {
+			v := cat.Vendor(id)
+			for i, m := range v.Messages {
+				if m.Doc == "" {
+					continue
+				}
+				if err := docAllowed(v, m.Doc); err != nil {
+					t.Errorf("%s: %s messages[%d]: %v", set.name, id, i, err)
+				}
+			}
 		}
 		if n == 0 {
 			t.Errorf("%s: no entries checked", set.name)

@@ -71,6 +71,12 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	var seen needleMemo
 	try := func(envs []*envelope) *envelope {
 		for _, e := range envs {
+			if e.def.TextCode {
+				if isErr && textCode(rec.DecodedBody()) != nil {
+					return e
+				}
+				continue
+			}
 			if !isErr && !e.def.AnyStatus || !e.mayMatch(rec.Body, &seen) {
 				continue
 			}
@@ -85,7 +91,13 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 		return nil
 	}
 	if v != nil {
-		env = try(v.envelopes)
+		// A vendor without envelopes of its own (a draft for a host) reads
+		// bodies with the generic recognizers, against its own codes.
+		envs := v.envelopes
+		if len(envs) == 0 {
+			envs = cat.generic.envelopes
+		}
+		env = try(envs)
 		if env == nil && body != nil && len(v.def.Unwrap) > 0 {
 			env, body = c.unwrap(v, body)
 		}
@@ -107,16 +119,20 @@ func (c *Classifier) Classify(rec *ingest.Record) Event {
 	ev := Event{Error: true, Vendor: vendorName(v, rec.Host), HTTPStatus: rec.Status}
 	var msg []byte
 	if env != nil {
-		ev.Code, msg = env.extract(body, rec.Status)
+		ev.Code, msg = env.extract(body, rec.Body, rec.Status, owner)
 	}
 	exact := c.verdict(&ev, owner, rec.Status)
 	if len(msg) > 0 {
 		ev.Message = cutMessage(msg)
 	}
-	if owner == cat.generic && !exact && rec.Status < 500 {
+	if (owner == cat.generic || owner.fallback != nil) && !exact && rec.Status < 500 {
 		applyWords(&ev, cat.generic, msg)
 	}
-	applyHeaders(&ev, owner, cat.generic, rec)
+	// The response headers are the surer sign; the message decides when
+	// they say nothing.
+	if !applyHeaders(&ev, owner, cat.generic, rec) && len(owner.def.Messages) > 0 && len(msg) > 0 {
+		applyMessages(&ev, owner, msg, exact)
+	}
 	return ev
 }
 
@@ -126,7 +142,7 @@ func (c *Classifier) verdict(ev *Event, v *vendor, status int) (exact bool) {
 	// The doc: the entry's page, else the vendor's error page.
 	ev.Doc = v.def.Doc
 	if ev.Code != "" {
-		if k, ok := v.codes[ev.Code]; ok {
+		if k, ok := v.lookup(ev.Code); ok {
 			ev.Code = k.Code // the catalog's string: no allocation kept per event
 			ev.Category, ev.Retry, ev.Known, ev.Message, ev.Why = k.Category, k.Retry, true, k.Message, why(k.Why, k.Category)
 			if k.Doc != "" {
@@ -200,11 +216,37 @@ func applyWords(ev *Event, g *vendor, body []byte) {
 	}
 }
 
+// applyMessages lets the vendor's first matching message rule decide the
+// verdict. The message is lower-cased only once a rule's status and code
+// qualify, so most errors cost a few comparisons.
+func applyMessages(ev *Event, v *vendor, body []byte, exact bool) {
+	var msg string
+	for i := range v.def.Messages {
+		r := &v.def.Messages[i]
+		if len(r.Status) > 0 && !contains(r.Status, ev.HTTPStatus) ||
+			r.Code != "" && r.Code != ev.Code || r.Code == "" && exact {
+			continue
+		}
+		if msg == "" {
+			msg = strings.ToLower(string(body[:min(len(body), maxMessage)]))
+		}
+		for _, w := range v.messages[i] {
+			if strings.Contains(msg, w) {
+				ev.Category, ev.Retry, ev.Why = r.Category, r.Retry, why(r.Why, r.Category)
+				if r.Doc != "" {
+					ev.Doc = r.Doc
+				}
+				return
+			}
+		}
+	}
+}
+
 // applyHeaders lets the first matching header rule (the vendor's, then the
-// generic ones) refine the verdict.
-func applyHeaders(ev *Event, v, generic *vendor, rec *ingest.Record) {
+// generic ones) refine the verdict. It reports whether one did.
+func applyHeaders(ev *Event, v, generic *vendor, rec *ingest.Record) bool {
 	if len(rec.Headers) == 0 {
-		return
+		return false
 	}
 	for _, rules := range [][]HeaderRule{v.def.Headers, generic.def.Headers} {
 		for i := range rules {
@@ -223,9 +265,10 @@ func applyHeaders(ev *Event, v, generic *vendor, rec *ingest.Record) {
 				ev.Retry = r.Retry
 			}
 			ev.Why = why(r.Why, ev.Category)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func contains[T comparable](s []T, x T) bool {

@@ -18,6 +18,24 @@ type envelope struct {
 	needles [][]byte // keys every matching body contains (escaped or not)
 }
 
+// textCodeMax bounds a plain-text body read as a code (Envelope.TextCode).
+const textCodeMax = 64
+
+// textCode returns a plain-text body that is a bare code (^[a-z0-9_]{2,64}$
+// once trimmed), or nil: Slack's incoming webhooks answer "channel_not_found".
+func textCode(raw []byte) []byte {
+	b := bytes.TrimSpace(raw)
+	if len(b) < 2 || len(b) > textCodeMax {
+		return nil
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return nil
+		}
+	}
+	return b
+}
+
 func compileEnvelope(v *vendor, d *Envelope) (*envelope, error) {
 	e := &envelope{def: d, vendor: v}
 	for _, r := range d.Require {
@@ -90,23 +108,43 @@ func (e *envelope) matches(body *fastjson.Value) bool {
 }
 
 // extract returns the code and message an error body carries ("" when
-// absent). A numeric code that only repeats the HTTP status is no code:
-// the next path is tried ({"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}),
-// as is a problem type of "about:blank" (then errors[].code may name it).
-func (e *envelope) extract(body *fastjson.Value, status int) (code string, msg []byte) {
+// absent). A code that only repeats the HTTP status (429 or "429") is no
+// code: the next path is tried
+// ({"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}), as is a problem
+// type of "about:blank" (then errors[].code may name it). Among the paths
+// that resolve, the first whose code the owner's catalog knows wins (a
+// Stripe decline_code the catalog lacks gives way to its known error.code);
+// when none is known, the first that resolves. raw is the body as logged,
+// read when the envelope takes a plain-text body as the code.
+func (e *envelope) extract(body *fastjson.Value, raw []byte, status int, owner *vendor) (code string, msg []byte) {
+	if e.def.TextCode {
+		if b := textCode(raw); b != nil {
+			return string(b), nil
+		}
+		return e.def.DefaultCode, nil
+	}
+	echo := strconv.Itoa(status)
 	for _, p := range e.code {
-		if v := p.eval(body); v != nil {
-			s, ok := codeString(v)
-			if !ok || v.Type() == fastjson.TypeNumber && s == strconv.Itoa(status) {
-				continue
-			}
-			if e.def.TrimURI {
-				s = trimURI(s) // "about:blank" is no code: try the next path
-			}
-			if s != "" {
-				code = s
-				break
-			}
+		v := p.eval(body)
+		if v == nil {
+			continue
+		}
+		s, ok := codeString(v)
+		if !ok || s == echo {
+			continue
+		}
+		if e.def.TrimURI {
+			s = trimURI(s) // "about:blank" is no code: try the next path
+		}
+		if s == "" {
+			continue
+		}
+		if _, known := owner.lookup(s); known {
+			code = s
+			break
+		}
+		if code == "" {
+			code = s
 		}
 	}
 	if code == "" {

@@ -47,6 +47,27 @@ type Vendor struct {
 	// JSON string, as SDK wrappers log it (Picqer's PHP client:
 	// {"errorcode":400,"errormessage":"{\"error\":true,...}"}).
 	Unwrap []string `yaml:"unwrap"`
+	// Messages refine the verdict by words of the body's message where the
+	// status or code alone misleads (GitHub's secondary rate limit is a 403
+	// with only a message).
+	Messages []MessageRule `yaml:"messages"`
+
+	raw []byte // the file as read, for drafts that extend it (Catalog.Draft)
+}
+
+// MessageRule gives a verdict to an error whose body's message contains one
+// of the words (case-insensitive). It applies to the codes no entry
+// decided (an HTTP status verdict, a range, an unknown code), or to Code
+// alone when Code is set; Status, when set, narrows it further.
+type MessageRule struct {
+	Status   []int    `yaml:"status"`   // only with these HTTP statuses (empty: any)
+	Code     string   `yaml:"code"`     // only for this code, even a known one (empty: codes no entry decided)
+	Contains []string `yaml:"contains"` // one of these substrings of the message suffices
+	Category Category `yaml:"category"`
+	Retry    Retry    `yaml:"retry"`
+	Source   string   `yaml:"source"`
+	Doc      string   `yaml:"doc"` // the vendor's page for this case (URL)
+	Why      string   `yaml:"why"`
 }
 
 // Match says which requests belong to a vendor.
@@ -66,6 +87,11 @@ type Envelope struct {
 	AnyStatus   bool     `yaml:"any_status"`   // an error even with HTTP 2xx/3xx
 	Attribute   bool     `yaml:"attribute"`    // this shape alone names the vendor on an unclaimed host
 	TrimURI     bool     `yaml:"trim_uri"`     // the code is a URI: keep its last path segment
+	// TextCode takes a plain-text error body that is a bare code
+	// (^[a-z0-9_]{2,64}$, as Slack's incoming webhooks answer
+	// "channel_not_found") as the code. Such an envelope has no conditions,
+	// paths or messages.
+	TextCode bool `yaml:"text_code"`
 }
 
 // Range is a named range of numeric codes, with the verdict for the codes in
@@ -88,6 +114,9 @@ type Status struct {
 	Source   string   `yaml:"source"`
 	Doc      string   `yaml:"doc"` // the vendor's page for this status (URL)
 	Why      string   `yaml:"why"`
+	// Guessed marks a draft verdict (`apierr codes --unknown`) that a
+	// person has yet to check against the vendor's documentation.
+	Guessed bool `yaml:"guessed"`
 }
 
 // Code is one documented error code.
@@ -100,6 +129,9 @@ type Code struct {
 	Source   string   `yaml:"source"`
 	Doc      string   `yaml:"doc"` // the vendor's page for this code (URL)
 	Why      string   `yaml:"why"`
+	// Guessed marks a draft entry (`apierr codes --unknown`) that a person
+	// has yet to check against the vendor's documentation.
+	Guessed bool `yaml:"guessed"`
 }
 
 // HeaderRule changes a verdict when a response header is present.
@@ -177,6 +209,11 @@ func parseVendor(name string, data []byte) (*Vendor, error) {
 	var v Vendor
 	if err := dec.Decode(&v); err != nil {
 		return nil, &LoadError{File: name, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	// One vendor per file: a second document would be silently ignored.
+	var more yaml.Node
+	if err := dec.Decode(&more); err == nil {
+		return nil, &LoadError{File: name, Err: errors.New("more than one YAML document: put each vendor in its own <id>.yaml file")}
 	}
 	if err := v.validate(strings.TrimSuffix(path.Base(name), path.Ext(name))); err != nil {
 		err.File = name
@@ -294,6 +331,23 @@ func (v *Vendor) validate(base string) *LoadError {
 			return err
 		}
 	}
+	for i, m := range v.Messages {
+		f := fmt.Sprintf("messages[%d]", i)
+		if len(m.Contains) == 0 || slices.Contains(m.Contains, "") {
+			return fieldErr(f+".contains", "give non-empty substrings of the message")
+		}
+		for j, st := range m.Status {
+			if st < 100 || st > 999 {
+				return fieldErr(fmt.Sprintf("%s.status[%d]", f, j), "%d: want an HTTP status", st)
+			}
+		}
+		if err := checkVerdict(f, m.Category, m.Retry, false); err != nil {
+			return err
+		}
+		if err := checkDoc(f+".doc", m.Doc); err != nil {
+			return err
+		}
+	}
 	for i, t := range v.Transport {
 		f := fmt.Sprintf("transport[%d]", i)
 		if !seenCode[t.Code] {
@@ -382,6 +436,12 @@ func (e Envelope) validate() *LoadError {
 	if e.Name == "" {
 		return fieldErr("name", "missing")
 	}
+	if e.TextCode {
+		if len(e.Require) > 0 || len(e.Code) > 0 || len(e.Message) > 0 || e.AnyStatus || e.Attribute || e.TrimURI {
+			return fieldErr("text_code", "a plain-text envelope takes no require, code, message, any_status, attribute or trim_uri")
+		}
+		return nil
+	}
 	if len(e.Require) == 0 {
 		return fieldErr("require", "give at least one condition, or every body would match")
 	}
@@ -421,6 +481,7 @@ func readDefinitions(fsys fs.FS) ([]*Vendor, error) {
 		if err != nil {
 			return nil, err
 		}
+		v.raw = data
 		out = append(out, v)
 	}
 	return out, nil
