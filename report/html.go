@@ -80,6 +80,7 @@ type chart struct {
 	W, H   int
 	VW, VH int // the view box: the plot and room for its labels
 	Max    int64
+	Others int64 // errors of the vendors not drawn
 	Series []series
 	Bars   []bar
 	Ticks  []tick
@@ -196,16 +197,14 @@ func vendorChart(r *Report) chart {
 		drawn = append(drawn, v.Trend)
 		c.Max = max(c.Max, maxOf(v.Trend))
 	}
-	c.Max = max(c.Max, maxOf(others), 1)
+	c.Max = max(c.Max, 1)
 	for i := range c.Series {
 		c.Series[i].Points = points(drawn[i], chartW, chartH, c.Max)
 	}
-	if others != nil {
-		var n int64
-		for _, x := range others {
-			n += x
-		}
-		c.Series = append(c.Series, series{Name: "others", Total: n, Points: points(others, chartW, chartH, c.Max)})
+	// The rest are summed in the legend, not drawn: their sum would set
+	// the scale and flatten every line that is drawn.
+	for _, x := range others {
+		c.Others += x
 	}
 	for i := range c.Series {
 		c.Series[i].Color = palette[i%len(palette)]
