@@ -34,7 +34,7 @@ var (
 	ErrNotExist = errors.New("database does not exist")
 	// ErrNoData is a database file that no writer has set up yet (the
 	// daemon is creating it): there is nothing to report.
-	ErrNoData = errors.New("holds no apierr data yet")
+	ErrNoData   = errors.New("holds no apierr data yet")
 	ErrLocked   = errors.New("database is locked by another process")
 	ErrCorrupt  = errors.New("database file is corrupt or not a database")
 	ErrReadOnly = errors.New("database is read-only")
