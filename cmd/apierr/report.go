@@ -169,8 +169,13 @@ func (c *ReportCommand) format(s string) (report.Format, bool, error) {
 	if err != nil {
 		return "", false, &UsageError{Err: err}
 	}
-	color := tty && f == report.Table && c.m.Getenv("NO_COLOR") == "" && c.m.Getenv("TERM") != "dumb"
-	return f, color, nil
+	return f, wantColor(tty, f, c.m.Getenv), nil
+}
+
+// wantColor says whether a report in format f is coloured: a table, on a
+// terminal, NO_COLOR unset (no-color.org) and TERM not dumb.
+func wantColor(tty bool, f report.Format, getenv func(string) string) bool {
+	return tty && f == report.Table && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // window resolves --since or --from/--to. A --since window ends at the end
