@@ -171,8 +171,8 @@ func (t *text) render(r *Report) {
 		today = r.Window.To.Add(-time.Nanosecond)
 	}
 	seen := func(f Failure) (first, last string) {
-		ever := f.FirstEverSeen
-		if ever.IsZero() || ever.After(f.FirstSeen) && !f.FirstSeen.IsZero() {
+		ever := f.FirstEverSeen // Build sets it; FirstSeen for a hand-made Failure
+		if ever.IsZero() {
 			ever = f.FirstSeen
 		}
 		return when(ever, today), when(f.LastSeen, today)
@@ -180,25 +180,33 @@ func (t *text) render(r *Report) {
 	t.heading("Most frequent failures")
 	rows = rows[:0]
 	for _, f := range r.Failures {
-		row := []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), f.Category, t.verdict(f.Retry), itoa(f.HTTPStatus), group(f.Count), t.changeText(f)}
+		var row []string
 		if t.md {
 			first, last := seen(f)
-			row = append(row, first, last, Clean(f.Endpoint, 60), Clean(f.Message, 100))
+			row = []string{Clean(f.Vendor, 56), Clean(f.Code, 72), f.Category, f.Retry, itoa(f.HTTPStatus), group(f.Count), t.changeText(f),
+				first, last, Clean(f.Endpoint, 60), Clean(f.Message, 100)}
+		} else {
+			// The table fits 80 columns: the HTTP status and whole
+			// names are on the lines below it.
+			row = []string{Clean(f.Vendor, 13), Clean(f.Code, 16), f.Category, t.verdict(f.Retry), group(f.Count), t.changeText(f)}
 		}
 		rows = append(rows, row)
 	}
-	header := []string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE"}
 	if t.md {
-		header = append(header, "FIRST SEEN (EVER)", "LAST SEEN", "ENDPOINT", "MESSAGE")
-	}
-	t.table(header, rows, []bool{false, false, false, false, true, true, false})
-	if !t.md {
-		// What does not fit 80 columns: message, endpoint, first seen
-		// (ever, not only in the window) and last seen.
+		t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE", "FIRST SEEN (EVER)", "LAST SEEN", "ENDPOINT", "MESSAGE"}, rows, nil)
+	} else {
+		t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "COUNT", "CHANGE"}, rows, []bool{false, false, false, false, true, false})
+		// What does not fit 80 columns: HTTP status, endpoint, message,
+		// first seen (ever, not only in the window) and last seen.
 		for i, f := range r.Failures {
 			first, last := seen(f)
-			head := fmt.Sprintf("%3d. %s %s · first %s, last %s · ", i+1, Clean(f.Vendor, 14), Clean(f.Code, 18), first, last)
-			t.printf("%s%s\n     %s\n", head, Clean(f.Endpoint, max(1, 77-len([]rune(head)))), t.style(quoted(Clean(f.Message, 70)), dim))
+			head := fmt.Sprintf("%3d. %s %s · HTTP %d · ", i+1, Clean(f.Vendor, 24), Clean(f.Code, 30), f.HTTPStatus)
+			seen := fmt.Sprintf("     first %s, last %s", first, last)
+			if f.Message != "" {
+				seen += " · "
+			}
+			t.printf("%s%s\n%s%s\n", head, Clean(f.Endpoint, max(1, 77-len([]rune(head)))),
+				seen, t.style(quoted(Clean(f.Message, max(1, 75-len([]rune(seen))))), dim))
 		}
 	}
 

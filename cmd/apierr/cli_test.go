@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apierr/apierr/report"
 )
@@ -321,5 +322,26 @@ func TestBuild_NoCgo(t *testing.T) {
 	lines := strings.Split(string(out), "\n")
 	if len(lines) < 2 || !strings.Contains(lines[1], "needs_cgo") || !strings.Contains(lines[1], "gcc") {
 		t.Fatalf("the first error does not name the need for cgo and gcc:\n%s", out)
+	}
+}
+
+// TestReport_DemoFits80: `report --top 8` on the demo's data fits 80
+// columns.
+func TestReport_DemoFits80(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for seconds")
+	}
+	dir := t.TempDir()
+	if code, _, errs := run(t, "", "demo", "--keep", dir, "--duration", "2s", "--every", "1s", "--rate", "1000"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errs)
+	}
+	code, out, errs := run(t, "", "report", "--db", filepath.Join(dir, "apierr.db"), "--format", "table", "--top", "8", "--since", "1h")
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errs)
+	}
+	for i, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("line %d is %d columns: %q", i+1, n, line)
+		}
 	}
 }
