@@ -214,7 +214,7 @@ func readOnlyDir(path string) bool {
 func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, translateOS(err))
+		return translateOS(err) // a *PathError: it names the operation and the path
 	}
 	return f.Close()
 }

@@ -64,6 +64,7 @@ func TestCLI(t *testing.T) {
 		{"VendorsDirClassify", []string{"classify", "--vendors-dir", "/nonexistent/vendors.d", small}, 2, "", "/nonexistent/vendors.d", ""},
 		{"VendorsDirCodes", []string{"codes", "--vendors-dir", "/nonexistent/vendors.d"}, 2, "", "/nonexistent/vendors.d", ""},
 		{"IngestDirectory", []string{"ingest", "--db", other, dir}, 1, "", dir + " is a directory", ""},
+		{"IngestDatabaseIsDirectory", []string{"ingest", "--db", dir, small}, 1, "", "is a directory", ""},
 		{"IngestMissing", []string{"ingest", "--db", other, "/nonexistent/x.jsonl"}, 1, "", "no such file", ""},
 		{"ReportNoDatabase", []string{"report", "--db", "/nonexistent/apierr.db"}, 1, "", "no database at /nonexistent/apierr.db", ""},
 		{"BadGlob", []string{"run", "--db", other, filepath.Join(dir, "[x.log")}, 2, "", `glob "` + dir + `/[x.log": syntax error in pattern`, ""},

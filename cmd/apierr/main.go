@@ -230,13 +230,18 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	})
 }
 
-// flagSynopsis is "--name PLACEHOLDER": the placeholder is the usage
-// text's `NAME` if it has one, else named for the flag's type.
+// flagSynopsis is "--name PLACEHOLDER" (one dash for a one-letter flag):
+// the placeholder is the usage text's `NAME` if it has one, else named for
+// the flag's type.
 func flagSynopsis(f *flag.Flag) string {
+	dashes := "--"
+	if len(f.Name) == 1 {
+		dashes = "-" // a short flag: -q
+	}
 	name, _ := flag.UnquoteUsage(f)
 	switch name {
 	case "":
-		return "--" + f.Name // a boolean
+		return dashes + f.Name // a boolean
 	case "int", "uint", "float", "int64", "uint64":
 		name = "N"
 	case "duration":
@@ -244,7 +249,7 @@ func flagSynopsis(f *flag.Flag) string {
 	case "string", "value":
 		name = strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 	}
-	return "--" + f.Name + " " + name
+	return dashes + f.Name + " " + name
 }
 
 // parseFlags parses args and turns flag errors into usage errors. Flags
