@@ -346,3 +346,37 @@ func TestReport_DemoFits80(t *testing.T) {
 		}
 	}
 }
+
+// TestReport_ReadOnlyMount: `apierr report` reads a database that a writer
+// left cleanly (no -wal, no -shm) in a read-only bind mount, as the report
+// unit's ReadOnlyPaths= makes it. Not root: a chmod 0555 directory.
+func TestReport_ReadOnlyMount(t *testing.T) {
+	db := reportDB(t, "../../testdata/report/current.jsonl")
+	dir := filepath.Dir(db)
+	for _, s := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(db + s); err == nil {
+			t.Fatalf("%s left by a clean ingest", db+s)
+		}
+	}
+	args := append([]string{"report", "--db", db, "--format", "csv"}, reportWindow...)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("unshare"); err != nil {
+			t.Skip("root without unshare: cannot make a read-only mount")
+		}
+		cmd = exec.Command("unshare", append([]string{"-rm", "sh", "-c", `mount --bind -o ro "$1" "$1" && shift && exec "$@"`, "sh", dir, binary}, args...)...)
+	} else {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		cmd = exec.Command(binary, args...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "picqer,24,400") {
+		t.Fatalf("report from a read-only directory: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(db + "-shm"); err == nil {
+		t.Fatalf("the reader created %s", db+"-shm")
+	}
+}
