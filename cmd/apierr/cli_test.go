@@ -380,3 +380,14 @@ func TestReport_ReadOnlyMount(t *testing.T) {
 		t.Fatalf("the reader created %s", db+"-shm")
 	}
 }
+
+// TestDemo_CtrlC: Ctrl-C on the demo exits 130 and says nothing more.
+func TestDemo_CtrlC(t *testing.T) {
+	cmd := exec.Command(binary, "demo", "--duration", "60s", "--every", "1s", "--rate", "100")
+	var out syncBuffer
+	cmd.Stdout = &out
+	errs := interrupt(t, cmd, func() bool { return strings.Contains(out.String(), "apierr demo: writing") })
+	if errs != "" {
+		t.Fatalf("stderr %q after Ctrl-C, want nothing", errs)
+	}
+}
