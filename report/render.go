@@ -19,6 +19,8 @@ func Render(w io.Writer, r *Report, f Format, color bool) error {
 		return renderCSV(w, r)
 	case HTML:
 		return renderHTML(w, r)
+	case Lines:
+		return renderLines(w, r)
 	}
 	t := &text{w: w, md: f == Markdown, color: color && f == Table}
 	t.render(r)
@@ -31,11 +33,20 @@ func renderCSV(w io.Writer, r *Report) error {
 		"change", "change_ratio", "first_seen", "last_seen", "message", "endpoint", "advice"})
 	for _, f := range r.Failures {
 		cw.Write([]string{f.Vendor, f.Code, strconv.Itoa(f.HTTPStatus), f.Range, f.Category, f.Retry, strconv.FormatBool(f.Known),
-			itoa64(f.Count), itoa64(f.PreviousCount), f.Change, strconv.FormatFloat(f.ChangeRatio, 'f', 2, 64),
+			itoa64(f.Count), itoa64(f.PreviousCount), f.Change, csvRatio(f),
 			f.FirstSeen.Format(time.RFC3339), f.LastSeen.Format(time.RFC3339), f.Message, f.Endpoint, f.Advice})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvRatio is a group's change_ratio; empty for a new group, which has no
+// previous count to divide by.
+func csvRatio(f Failure) string {
+	if f.Change == "new" || f.PreviousCount == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f.ChangeRatio, 'f', 2, 64)
 }
 
 // text renders the table and markdown formats: a title, then sections.
@@ -150,31 +161,52 @@ func (t *text) render(r *Report) {
 	var rows [][]string
 	for _, v := range r.Vendors {
 		rows = append(rows, []string{Clean(v.Vendor, t.width(14)), group(v.Requests), group(v.Errors), rate(v.Errors, v.Requests),
-			group(v.Retryable), sparkline(v.Trend)})
+			group(v.Retryable), t.sparkline(v.Trend)})
 	}
 	trend := "ERRORS/" + human(time.Duration(r.TrendStep)*time.Second)
 	t.table([]string{"VENDOR", "REQUESTS", "ERRORS", "RATE", "RETRYABLE", trend}, rows, []bool{false, true, true, true, true})
 
+	today := r.Generated
+	if today.IsZero() {
+		today = r.Window.To.Add(-time.Nanosecond)
+	}
+	seen := func(f Failure) (first, last string) {
+		ever := f.FirstEverSeen // Build sets it; FirstSeen for a hand-made Failure
+		if ever.IsZero() {
+			ever = f.FirstSeen
+		}
+		return when(ever, today), when(f.LastSeen, today)
+	}
 	t.heading("Most frequent failures")
 	rows = rows[:0]
 	for _, f := range r.Failures {
-		row := []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), f.Category, t.verdict(f.Retry), itoa(f.HTTPStatus), group(f.Count), t.changeText(f)}
+		var row []string
 		if t.md {
-			row = append(row, f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("01-02 15:04"), Clean(f.Endpoint, 60), Clean(f.Message, 100))
+			first, last := seen(f)
+			row = []string{Clean(f.Vendor, 56), Clean(f.Code, 72), f.Category, f.Retry, itoa(f.HTTPStatus), group(f.Count), t.changeText(f),
+				first, last, Clean(f.Endpoint, 60), Clean(f.Message, 100)}
+		} else {
+			// The table fits 80 columns: the HTTP status and whole
+			// names are on the lines below it.
+			row = []string{Clean(f.Vendor, 13), Clean(f.Code, 16), f.Category, t.verdict(f.Retry), group(f.Count), t.changeText(f)}
 		}
 		rows = append(rows, row)
 	}
-	header := []string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE"}
 	if t.md {
-		header = append(header, "FIRST SEEN", "LAST SEEN", "ENDPOINT", "MESSAGE")
-	}
-	t.table(header, rows, []bool{false, false, false, false, true, true, false})
-	if !t.md {
-		// What does not fit 80 columns: message, endpoint, first and last seen.
+		t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "HTTP", "COUNT", "CHANGE", "FIRST SEEN (EVER)", "LAST SEEN", "ENDPOINT", "MESSAGE"}, rows, nil)
+	} else {
+		t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "COUNT", "CHANGE"}, rows, []bool{false, false, false, false, true, false})
+		// What does not fit 80 columns: HTTP status, endpoint, message,
+		// first seen (ever, not only in the window) and last seen.
 		for i, f := range r.Failures {
-			head := fmt.Sprintf("%3d. %s %s · %s – %s · ", i+1, Clean(f.Vendor, 14), Clean(f.Code, 18),
-				f.FirstSeen.UTC().Format("01-02 15:04"), f.LastSeen.UTC().Format("15:04"))
-			t.printf("%s%s\n     %s\n", head, Clean(f.Endpoint, 79-len([]rune(head))), t.style(quoted(Clean(f.Message, 72)), dim))
+			first, last := seen(f)
+			head := fmt.Sprintf("%3d. %s %s · HTTP %d · ", i+1, Clean(f.Vendor, 24), Clean(f.Code, 30), f.HTTPStatus)
+			seen := fmt.Sprintf("     first %s, last %s", first, last)
+			if f.Message != "" {
+				seen += " · "
+			}
+			t.printf("%s%s\n%s%s\n", head, Clean(f.Endpoint, max(1, 77-len([]rune(head)))),
+				seen, t.style(quoted(Clean(f.Message, max(1, 75-len([]rune(seen))))), dim))
 		}
 	}
 
@@ -191,7 +223,7 @@ func (t *text) render(r *Report) {
 		}
 		for _, f := range r.retryable {
 			t.printf(" %s %s · %s · %s\n", Clean(f.Vendor, 24), Clean(f.Code, 30), group(f.Count), t.verdict(f.Retry))
-			for _, line := range wrap(Clean(f.Advice, 300), 74) {
+			for _, line := range wrap(Clean(f.Advice, 300), 73) {
 				t.printf("     %s\n", line)
 			}
 		}
@@ -242,6 +274,33 @@ func quoted(s string) string {
 	}
 	return "“" + s + "”"
 }
+
+// when writes a time of day, with the date when it is not today's.
+func when(at, today time.Time) string {
+	if at.IsZero() {
+		return "-"
+	}
+	at, today = at.UTC(), today.UTC()
+	if at.YearDay() == today.YearDay() && at.Year() == today.Year() {
+		return at.Format("15:04")
+	}
+	return at.Format("2006-01-02 15:04")
+}
+
+// sparkline draws a series for the text formats. In markdown it is a code
+// span whose empty steps are no-break spaces: a renderer neither collapses
+// them nor sets the bars in a proportional font, so the width holds.
+func (t *text) sparkline(series []int64) string {
+	s := sparkline(series)
+	if !t.md || s == "" {
+		return s
+	}
+	return codeSpan + strings.ReplaceAll(s, " ", "\u00a0")
+}
+
+// codeSpan marks a markdown cell written as a code span: writeMarkdown
+// puts it between backticks instead of escaping it.
+const codeSpan = "\x00"
 
 // sparkline draws a series with eight block heights.
 func sparkline(series []int64) string {
@@ -307,3 +366,30 @@ func rate(n, of int64) string {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// renderLines writes the report as log lines, one per failure group after
+// a headline: what the journal stores for a periodic summary, where a
+// multi-line table would be cut into unrelated lines.
+func renderLines(w io.Writer, r *Report) error {
+	var b strings.Builder
+	t := r.Totals
+	fmt.Fprintf(&b, "summary from=%s to=%s requests=%d errors=%d retryable=%d malformed=%d unknown=%d new_groups=%d\n",
+		r.Window.From.UTC().Format(time.RFC3339), r.Window.To.UTC().Format(time.RFC3339),
+		t.Requests, t.Errors, t.Retryable, t.Malformed, t.Unknown, t.NewGroups)
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "failure vendor=%s code=%s http=%d category=%s retry=%s count=%d change=%s message=%s\n",
+			logValue(f.Vendor, 40), logValue(f.Code, 40), f.HTTPStatus, logValue(f.Category, 40), logValue(f.Retry, 20),
+			f.Count, f.Change, logValue(f.Message, 120))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// logValue is a clean value, quoted when it holds a space, a quote or =.
+func logValue(s string, n int) string {
+	s = Clean(s, n)
+	if s == "" || strings.ContainsAny(s, " \"=") {
+		return strconv.Quote(s)
+	}
+	return s
+}

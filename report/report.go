@@ -26,6 +26,9 @@ const (
 	JSON     Format = "json"
 	CSV      Format = "csv"
 	HTML     Format = "html"
+	// Lines is one log line per failure group after a headline: the
+	// daemon's summaries to the journal. It is not a --format.
+	Lines Format = "lines"
 )
 
 // Formats lists every format.

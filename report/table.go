@@ -20,6 +20,12 @@ func writeTable(w io.Writer, header []string, rows [][]string, right []bool) err
 			align[i] = tw.AlignRight
 		}
 	}
+	// No padding outside the first and the last column: two columns won.
+	pad := make([]tw.Padding, len(header))
+	for i := range pad {
+		pad[i] = tw.Padding{Left: " ", Right: " ", Overwrite: true}
+	}
+	pad[0].Left, pad[len(pad)-1].Right = "", ""
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
@@ -35,6 +41,8 @@ func writeTable(w io.Writer, header []string, rows [][]string, right []bool) err
 		tablewriter.WithTrimSpace(tw.Off),
 		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithHeaderPaddingPerColumn(pad),
+		tablewriter.WithRowPaddingPerColumn(pad),
 	)
 	h := make([]any, len(header))
 	for i, s := range header {

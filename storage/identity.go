@@ -37,7 +37,7 @@ func checkOurs(path string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("open %s: %w", path, translateOS(err))
+		return translateOS(err) // a *PathError: it names the operation and the path
 	}
 	defer f.Close()
 	var hdr [100]byte

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -59,7 +60,7 @@ const Other = "other"
 // DB is an apierr database.
 type DB struct {
 	Path     string
-	ReadOnly bool             // open with mode=ro: reports
+	ReadOnly bool             // open with mode=ro (immutable=1 in a read-only directory): reports
 	Limits   Limits           // cardinality caps (writer only)
 	Now      func() time.Time // the clock, for tests
 
@@ -147,6 +148,9 @@ func (db *DB) open() (err error) {
 	q.Set("_foreign_keys", "on")
 	if db.ReadOnly {
 		q.Set("mode", "ro")
+		if readOnlyDir(db.Path) {
+			q.Set("immutable", "1")
+		}
 	} else {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
@@ -218,12 +222,27 @@ func (db *DB) open() (err error) {
 	return nil
 }
 
+// readOnlyDir reports whether a reader must open the database at path
+// with immutable=1: its directory is not writable (a read-only mount, such
+// as the report unit's ReadOnlyPaths) and no -wal file is left, so the
+// writer has stopped cleanly and the main file holds every commit. mode=ro
+// alone fails there: SQLite must create the -shm file to read a WAL
+// database. immutable takes no lock and creates no file; it would be wrong
+// only while a writer changes the file, and a writer cannot run in a
+// directory where it cannot create its -wal.
+func readOnlyDir(path string) bool {
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		return false
+	}
+	return syscall.Access(filepath.Dir(path), 2 /* W_OK */) != nil
+}
+
 // createPrivate creates the database file 0600 before SQLite does, so
 // counts, endpoints and samples are not world-readable.
 func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, translateOS(err))
+		return translateOS(err) // a *PathError: it names the operation and the path
 	}
 	return f.Close()
 }

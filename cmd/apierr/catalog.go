@@ -38,3 +38,21 @@ func loadCatalog(dir string) (*classify.Catalog, error) {
 	}
 	return cat, nil
 }
+
+// setVendorsDir applies a --vendors-dir flag to the config: a directory
+// named on the command line must exist, on every command (the default one
+// of the config may be absent).
+func setVendorsDir(cfg *Config, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return usageErrorf("--vendors-dir: %v", err)
+	}
+	if !st.IsDir() {
+		return usageErrorf("--vendors-dir %s: not a directory", dir)
+	}
+	cfg.VendorsDir = dir
+	return nil
+}

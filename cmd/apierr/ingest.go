@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/mattn/go-isatty"
 )
 
+// ingestSynopsis is ingest's usage line (and the README's).
+const ingestSynopsis = "ingest [--config FILE] [--db PATH] [--vendors-dir DIR] [-q] FILE... | -"
+
 // IngestCommand reads files (or standard input) once, to their end.
 type IngestCommand struct{ m *Main }
 
@@ -20,9 +24,10 @@ type IngestCommand struct{ m *Main }
 // before is read from where the last run stopped, so only new lines count.
 // Standard input has no position and counts every time.
 func (c *IngestCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("ingest", "ingest [--config FILE] [--db PATH] FILE... | -")
+	fset := c.m.newFlagSet("ingest", ingestSynopsis)
 	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
+	vendorsDir := c.m.vendorsFlag(fset)
 	quiet := fset.Bool("q", false, "no progress and no summary line")
 	cpuprofile := fset.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	if err := parseFlags(fset, args); err != nil {
@@ -35,14 +40,21 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := setVendorsDir(&cfg, *vendorsDir); err != nil {
+		return err
+	}
 	stdin := len(fset.Args()) == 1 && fset.Arg(0) == "-"
 	if !stdin {
 		for _, name := range fset.Args() {
 			if name == "-" {
 				return usageErrorf("ingest: - (standard input) cannot be mixed with files")
 			}
-			if _, err := os.Stat(name); err != nil {
+			st, err := os.Stat(name)
+			if err != nil {
 				return err
+			}
+			if st.IsDir() {
+				return fmt.Errorf("%s is a directory: name the log files in it", name)
 			}
 		}
 	}
@@ -82,13 +94,19 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	start := time.Now()
 	stop := c.progress(p, *quiet)
 	if stdin {
-		err = p.ReadStream(ctx, c.m.Stdin)
+		// The first signal stops reading at once, even in the middle of
+		// a read or of an endless line; what was read is committed.
+		err = p.ReadStream(ctx, newCancelReader(ctx, c.m.Stdin))
 	} else {
 		err = p.ReadFiles(ctx, fset.Args())
 	}
 	stop()
 	if err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(c.m.Stderr, "apierr: interrupted: committed the %d lines read\n", p.Stats().Lines)
+		return errInterrupted
 	}
 	if !*quiet {
 		el, st := time.Since(start), p.Stats()
@@ -126,4 +144,75 @@ func (c *IngestCommand) progress(p *daemon.Pipeline, quiet bool) func() {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// cancelReader reads r in a goroutine of its own and ends with io.EOF as
+// soon as ctx is done, even while a read blocks (a quiet pipe, a
+// terminal). The goroutine left blocked in a read ends with the process.
+type cancelReader struct {
+	ctx  context.Context
+	data chan []byte // filled buffers from the reading goroutine
+	free chan []byte // buffers given back to it
+	err  error       // the reader's final error, read after data closes
+	cur  []byte      // the current buffer, whole
+	buf  []byte      // its unread rest
+}
+
+func newCancelReader(ctx context.Context, r io.Reader) *cancelReader {
+	c := &cancelReader{ctx: ctx, data: make(chan []byte), free: make(chan []byte, 2)}
+	c.free <- make([]byte, 64<<10)
+	c.free <- make([]byte, 64<<10)
+	go func() { // owns data
+		defer close(c.data)
+		for {
+			var b []byte
+			select {
+			case b = <-c.free:
+			case <-ctx.Done():
+				return
+			}
+			n, err := r.Read(b[:cap(b)])
+			if n > 0 {
+				select {
+				case c.data <- b[:n]:
+				case <-ctx.Done():
+					return
+				}
+			} else {
+				c.free <- b
+			}
+			if err != nil {
+				c.err = err
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// Read returns what the goroutine read, io.EOF once ctx is done.
+func (c *cancelReader) Read(p []byte) (int, error) {
+	if len(c.buf) == 0 {
+		if c.ctx.Err() != nil {
+			return 0, io.EOF
+		}
+		select {
+		case b, ok := <-c.data:
+			if !ok {
+				if c.err == nil || c.ctx.Err() != nil {
+					return 0, io.EOF
+				}
+				return 0, c.err
+			}
+			c.cur, c.buf = b, b
+		case <-c.ctx.Done():
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	if len(c.buf) == 0 {
+		c.free <- c.cur[:cap(c.cur)]
+	}
+	return n, nil
 }

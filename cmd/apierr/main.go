@@ -14,7 +14,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/apierr/apierr/daemon/sighup"
@@ -84,9 +86,9 @@ Commands:
 	classify   classify request-log lines, one JSON result per line
 	codes      list the vendor catalogs: codes, categories, retry verdicts
 	generate   write synthetic request-log lines (benchmark input)
-	version    print the version
+	version    print the version (also apierr --version)
 
-Run 'apierr <command> -h' for a command's flags.
+Run 'apierr help <command>' or 'apierr <command> --help' for a command's flags.
 `
 
 // Run dispatches to a subcommand.
@@ -110,9 +112,19 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&GenerateCommand{m: m}).Run(ctx, rest)
 	case "codes":
 		return (&CodesCommand{m: m}).Run(ctx, rest)
-	case "version":
+	case "version", "--version", "-version":
 		return (&VersionCommand{m: m}).Run(ctx, rest)
-	case "", "help", "-h", "-help", "--help":
+	case "help":
+		// apierr help CMD is apierr CMD --help.
+		if len(rest) > 0 && rest[0] != "help" {
+			if len(rest) > 1 {
+				return usageErrorf("help takes one command, got %s", rest)
+			}
+			return m.Run(ctx, []string{rest[0], "--help"})
+		}
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	case "", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		if cmd == "" {
 			return usageErrorf("no command given")
@@ -128,9 +140,26 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// usageErrorf makes a UsageError. A []string argument is written as
+// words ("a, b, c"), never as a Go slice.
 func usageErrorf(format string, args ...any) error {
+	for i, a := range args {
+		if list, ok := a.([]string); ok {
+			args[i] = words(list)
+		}
+	}
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
+
+// words is a list written for people: "a, b, c".
+type words []string
+
+func (w words) String() string { return strings.Join(w, ", ") }
+
+// errInterrupted is the error of a command stopped by the first SIGINT or
+// SIGTERM after it committed what it read: exit code 130, as a shell
+// reports a job stopped by Ctrl-C.
+var errInterrupted = errors.New("interrupted")
 
 // ExitCode prints err (if any) and returns the process exit code: 0
 // success, 1 runtime failure, 2 usage or config error, 3 a report's
@@ -141,6 +170,9 @@ func (m *Main) ExitCode(err error) int {
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, context.Canceled), errors.Is(err, errInterrupted):
+		// Ctrl-C: the user knows; the command said what it kept.
+		return 130
 	case errors.As(err, &ue):
 		fmt.Fprintln(m.Stderr, "apierr:", err)
 		return 2
@@ -168,23 +200,97 @@ func hint(err error) string {
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
+// Its help (-h, --help) goes to standard output: the synopsis, then each
+// flag as --name PLACEHOLDER.
 func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.SetOutput(io.Discard) // parseFlags words the errors
 	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: apierr %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(m.Stdout, "Usage: apierr %s\n", synopsis)
+		printFlags(m.Stdout, fs)
 	}
 	return fs
 }
 
-// parseFlags parses args and turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// printFlags writes a flag set's flags, two dashes and a named
+// placeholder each: "--format FORMAT", "--rate N".
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintf(w, "\nFlags:\n")
+			first = false
 		}
-		return &UsageError{Err: err}
-	}
-	return nil
+		fmt.Fprintf(w, "  %s\n", flagSynopsis(f))
+		_, text := flag.UnquoteUsage(f)
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "[]" && d != "0s" {
+			text += fmt.Sprintf(" (default %s)", d)
+		}
+		fmt.Fprintf(w, "        %s\n", text)
+	})
 }
+
+// flagSynopsis is "--name PLACEHOLDER" (one dash for a one-letter flag):
+// the placeholder is the usage text's `NAME` if it has one, else named for
+// the flag's type.
+func flagSynopsis(f *flag.Flag) string {
+	dashes := "--"
+	if len(f.Name) == 1 {
+		dashes = "-" // a short flag: -q
+	}
+	name, _ := flag.UnquoteUsage(f)
+	switch name {
+	case "":
+		return dashes + f.Name // a boolean
+	case "int", "uint", "float", "int64", "uint64":
+		name = "N"
+	case "duration":
+		name = "DURATION"
+	case "string", "value":
+		name = strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+	}
+	return dashes + f.Name + " " + name
+}
+
+// parseFlags parses args and turns flag errors into usage errors. Flags
+// may follow the arguments (apierr ingest a.jsonl -q); after "--"
+// everything is an argument. fs.Args() holds the arguments afterwards.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {} // printed below for --help only, not on errors
+	defer func() { fs.Usage = usage }()
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				usage()
+				return err
+			}
+			return &UsageError{Err: fmt.Errorf("%s: %s (run 'apierr %s --help')", fs.Name(), flagError(err), fs.Name())}
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			operands = append(operands, rest...)
+			break
+		}
+		i := 0
+		for i < len(rest) && (rest[i] == "-" || !strings.HasPrefix(rest[i], "-")) {
+			i++
+		}
+		operands = append(operands, rest[:i]...)
+		if i == len(rest) {
+			break
+		}
+		args = rest[i:]
+	}
+	// Parsing "--" alone sets fs.Args() to the operands and no flag.
+	return fs.Parse(append([]string{"--"}, operands...))
+}
+
+// flagError writes the flag package's errors with two dashes:
+// "flag provided but not defined: --nope".
+func flagError(err error) string {
+	return flagNameRE.ReplaceAllString(err.Error(), "$1--$2")
+}
+
+var flagNameRE = regexp.MustCompile(`(^|[: ])-([A-Za-z][\w-]*)`)

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,9 @@ type stringsFlag []string
 func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
+// reportSynopsis is report's usage line (and the README's).
+const reportSynopsis = "report [--db PATH]... [--since DURATION | --from TIME --to TIME] [--vendor VENDOR]... [--category CATEGORY] [--top N] [--format FORMAT] [--fail-if COND]..."
+
 // ThresholdError is a --fail-if condition that holds: exit code 3, so a
 // cron job or a CI step can alert on it.
 type ThresholdError struct{ Conditions []string }
@@ -39,14 +44,15 @@ func (e *ThresholdError) Error() string {
 // Run prints the report. The databases are opened read-only: a report can
 // run while the daemon writes.
 func (c *ReportCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("report", "report [--db PATH]... [--since DUR | --from T --to T] [--vendor V] [--category C] [--top N] [--format F] [--fail-if COND]...")
-	var dbs, failIf stringsFlag
+	fset := c.m.newFlagSet("report", reportSynopsis)
+	var dbs, failIf, vendors stringsFlag
 	fset.Var(&dbs, "db", "database `PATH`; repeat to merge several hosts' databases")
 	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (for its db and vendors_dir)")
+	vendorsDir := c.m.vendorsFlag(fset)
 	since := fset.String("since", "24h", "report the last `DURATION` (such as 1h, 24h, 7d)")
-	from := fset.String("from", "", "window start, RFC 3339 (with --to)")
-	to := fset.String("to", "", "window end, RFC 3339 (with --from)")
-	vendor := fset.String("vendor", "", "only this `VENDOR`")
+	from := fset.String("from", "", "window start `TIME` (with --to): RFC 3339, a date (2026-11-21) or relative to now (-6h)")
+	to := fset.String("to", "", "window end `TIME` (with --from): RFC 3339, a date, relative to now (-1h) or now")
+	fset.Var(&vendors, "vendor", "only this `VENDOR` (any case); repeat or separate with commas for several")
 	category := fset.String("category", "", "only failures of this `CATEGORY`")
 	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
 	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
@@ -72,6 +78,11 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sinceSet := false
+	fset.Visit(func(f *flag.Flag) { sinceSet = sinceSet || f.Name == "since" })
+	if sinceSet && (*from != "" || *to != "") {
+		return usageErrorf("give --since or --from/--to, not both")
+	}
 	window, err := c.window(*since, *from, *to)
 	if err != nil {
 		return err
@@ -80,7 +91,16 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sources, missing, err := remote.read(ctx, c.m, window, *vendor, len(dbs) > 0)
+	if err := setVendorsDir(&cfg, *vendorsDir); err != nil {
+		return err
+	}
+	// One vendor is filtered by the databases' queries (exact in every
+	// section); several are filtered from the rows read.
+	only := ""
+	if names := strings.FieldsFunc(strings.Join(vendors, ","), func(r rune) bool { return r == ',' || r == ' ' }); len(names) == 1 {
+		only = strings.ToLower(names[0]) // vendor ids and hosts are lower case
+	}
+	sources, missing, err := remote.read(ctx, c.m, window, only, len(dbs) > 0)
 	if err != nil {
 		return err
 	}
@@ -91,6 +111,15 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	present := map[string]string{} // lower case -> vendor, in the data or the catalog
+	for _, v := range cat.Vendors() {
+		present[strings.ToLower(v)] = v
+	}
+	for _, s := range sources {
+		for _, v := range s.Vendors {
+			present[strings.ToLower(v.Vendor)] = v.Vendor
+		}
+	}
 	for _, path := range dbs {
 		db := storage.NewDB(path)
 		db.ReadOnly = true
@@ -100,7 +129,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			}
 			return err
 		}
-		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: *vendor})
+		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: only})
 		db.Close()
 		if s.Host == "" {
 			s.Host = filepath.Base(path) // a database from before hosts were recorded
@@ -108,7 +137,22 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		for _, v := range s.Vendors {
+			present[strings.ToLower(v.Vendor)] = v.Vendor
+		}
+		for k := range s.FirstSeen {
+			present[strings.ToLower(k[0])] = k[0]
+		}
 		sources = append(sources, s)
+	}
+	if len(vendors) > 0 {
+		keep, err := selectVendors(vendors, present)
+		if err != nil {
+			return err
+		}
+		for i := range sources {
+			sources[i] = onlyVendors(sources[i], keep)
+		}
 	}
 	r := report.Build(window, report.PreviousOf(window), sources, report.NewOptions(cat, window, *top, *category))
 	remote.annotate(c.m.Stdout, c.m.Stderr, r, f, missing)
@@ -128,7 +172,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 }
 
 // format resolves --format; colour only for a table on a terminal with
-// NO_COLOR unset.
+// NO_COLOR unset and TERM not dumb.
 func (c *ReportCommand) format(s string) (report.Format, bool, error) {
 	tty := false
 	if f, ok := c.m.Stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
@@ -145,7 +189,13 @@ func (c *ReportCommand) format(s string) (report.Format, bool, error) {
 	if err != nil {
 		return "", false, &UsageError{Err: err}
 	}
-	return f, tty && c.m.Getenv("NO_COLOR") == "" && f == report.Table, nil
+	return f, wantColor(tty, f, c.m.Getenv), nil
+}
+
+// wantColor says whether a report in format f is coloured: a table, on a
+// terminal, NO_COLOR unset (no-color.org) and TERM not dumb.
+func wantColor(tty bool, f report.Format, getenv func(string) string) bool {
+	return tty && f == report.Table && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // window resolves --since or --from/--to. A --since window ends at the end
@@ -155,29 +205,134 @@ func (c *ReportCommand) window(since, from, to string) (report.Window, error) {
 	if c.Now != nil {
 		now = c.Now
 	}
+	var w report.Window
 	if from != "" || to != "" {
 		if from == "" || to == "" {
-			return report.Window{}, usageErrorf("give --from and --to together")
+			return w, usageErrorf("give --from and --to together")
 		}
-		f, err := time.Parse(time.RFC3339, from)
-		if err != nil {
-			return report.Window{}, usageErrorf("--from: %v", err)
+		var err error
+		if w.From, err = parseTime(from, now()); err != nil {
+			return w, usageErrorf("--from: %v", err)
 		}
-		t, err := time.Parse(time.RFC3339, to)
-		if err != nil {
-			return report.Window{}, usageErrorf("--to: %v", err)
+		if w.To, err = parseTime(to, now()); err != nil {
+			return w, usageErrorf("--to: %v", err)
 		}
-		if !t.After(f) {
-			return report.Window{}, usageErrorf("--to must be after --from")
+		if !w.To.After(w.From) {
+			return w, usageErrorf("--to must be after --from")
 		}
-		return report.Window{From: f.UTC(), To: t.UTC()}, nil
+	} else {
+		d, err := parseDuration(since)
+		if err != nil || d <= 0 {
+			return w, usageErrorf("--since: want a duration such as 1h, 24h or 7d")
+		}
+		w.To = now().UTC().Truncate(time.Minute).Add(time.Minute)
+		w.From = w.To.Add(-d)
+		if w.From.After(w.To) { // overflowed
+			w.From = time.Time{}
+		}
 	}
-	d, err := parseDuration(since)
-	if err != nil || d <= 0 {
-		return report.Window{}, usageErrorf("--since: want a duration such as 1h, 24h or 7d")
+	for _, t := range []time.Time{w.From, w.To} {
+		if t.Year() < 1 || t.Year() > 9999 {
+			return w, usageErrorf("the window %s to %s leaves the years 1 to 9999", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
+		}
 	}
-	end := now().UTC().Truncate(time.Minute).Add(time.Minute)
-	return report.Window{From: end.Add(-d), To: end}, nil
+	return w, nil
+}
+
+// parseTime reads a --from or --to: RFC 3339, a date (midnight UTC), a
+// duration relative to now (-6h, -7d, +1h) or "now".
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "now" {
+		return now.UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if rel, ok := strings.CutPrefix(s, "-"); ok {
+		if d, err := parseDuration(rel); err == nil {
+			return now.UTC().Add(-d), nil
+		}
+	} else if rel, ok := strings.CutPrefix(s, "+"); ok {
+		if d, err := parseDuration(rel); err == nil {
+			return now.UTC().Add(d), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-21T06:00:00Z), a date (2026-11-21) or a time relative to now (-6h, -7d)", s)
+}
+
+// selectVendors resolves --vendor values (repeated or comma-separated, any
+// case) against the vendors present; an unknown one is a usage error that
+// lists them.
+func selectVendors(given []string, present map[string]string) (map[string]bool, error) {
+	keep := map[string]bool{}
+	for _, list := range given {
+		for _, v := range strings.Split(list, ",") {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				continue
+			}
+			name, ok := present[strings.ToLower(v)]
+			if !ok {
+				var names []string
+				for _, n := range present {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				return nil, usageErrorf("--vendor: unknown vendor %q (present: %s)", v, names)
+			}
+			keep[name] = true
+		}
+	}
+	if len(keep) == 0 {
+		return nil, usageErrorf("--vendor: name a vendor")
+	}
+	return keep, nil
+}
+
+// onlyVendors keeps the rows of the vendors in keep. Malformed lines belong
+// to no vendor and stay.
+func onlyVendors(s report.Source, keep map[string]bool) report.Source {
+	s.Vendors = filterRows(s.Vendors, func(v storage.VendorCount) string { return v.Vendor }, keep)
+	s.Codes = filterRows(s.Codes, func(v storage.CodeCount) string { return v.Vendor }, keep)
+	s.PrevCodes = filterRows(s.PrevCodes, func(v storage.CodeCount) string { return v.Vendor }, keep)
+	s.Endpoints = filterRows(s.Endpoints, func(v storage.EndpointCount) string { return v.Vendor }, keep)
+	s.Samples = filterRows(s.Samples, func(v storage.SampleCount) string { return v.Vendor }, keep)
+	s.CodeServices = filterRows(s.CodeServices, func(v storage.CodeServiceCount) string { return v.Vendor }, keep)
+	s.EndpointStats = filterRows(s.EndpointStats, func(v storage.EndpointStat) string { return v.Vendor }, keep)
+	// The services' totals span every vendor: they cannot be narrowed to
+	// several vendors after the fact (one vendor is filtered by the query).
+	if len(keep) > 1 {
+		s.Services = nil
+	}
+	for k := range s.Trend {
+		if !keep[k] {
+			delete(s.Trend, k)
+		}
+	}
+	for k := range s.GroupTrend {
+		if !keep[k[0]] {
+			delete(s.GroupTrend, k)
+		}
+	}
+	for k := range s.FirstSeen {
+		if !keep[k[0]] {
+			delete(s.FirstSeen, k)
+		}
+	}
+	return s
+}
+
+func filterRows[T any](rows []T, vendor func(T) string, keep map[string]bool) []T {
+	var out []T
+	for _, r := range rows {
+		if keep[vendor(r)] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // condition is one --fail-if: METRIC OP NUMBER.

@@ -16,6 +16,9 @@ import (
 	"github.com/apierr/apierr/storage"
 )
 
+// runSynopsis is run's usage line (and the README's).
+const runSynopsis = "run [--config FILE] [--db PATH] [--vendors-dir DIR] [GLOB...]"
+
 // RunCommand is the daemon: tail, classify, store. The work is
 // daemon.Server's; this command reads the flags and the config and
 // builds it.
@@ -25,14 +28,18 @@ type RunCommand struct{ m *Main }
 // after committing what was read. SIGHUP (Main.Reload) reloads the config
 // and the vendor files.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("run", "run [--config FILE] [--db PATH] [GLOB...]")
+	fset := c.m.newFlagSet("run", runSynopsis)
 	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
+	vendorsDir := c.m.vendorsFlag(fset)
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
 	cfg, err := c.m.loadConfig(*configPath)
 	if err != nil {
+		return err
+	}
+	if err := setVendorsDir(&cfg, *vendorsDir); err != nil {
 		return err
 	}
 	var argInputs []InputConfig // inputs given on the command line override the config's
@@ -47,8 +54,12 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkGlobs(settings.Inputs); err != nil {
+		return err
+	}
 	dbPath := c.m.dbPath(*dbFlag, cfg.DB)
 	log := c.m.logger(cfg.LogLevel)
+	journal := c.m.Getenv("JOURNAL_STREAM") != ""
 
 	db := storage.NewDB(dbPath)
 	db.Limits = limitsOf(cfg)
@@ -75,6 +86,10 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		srv.Summary = daemon.Summary{Every: time.Duration(cfg.Summary.Every), Format: report.Markdown, Top: 10}
 		if cfg.Summary.To == "stderr" {
 			srv.Summary.Out = c.m.Stderr
+			if journal {
+				// The journal stores lines: one per failure group.
+				srv.Summary.Format = report.Lines
+			}
 		} else {
 			if err := os.MkdirAll(cfg.Summary.To, 0o750); err != nil {
 				return usageErrorf("summary.to: %v", err)
@@ -82,7 +97,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 			srv.Summary.Dir = cfg.Summary.To
 		}
 	}
-	srv.Load = func() (daemon.Settings, error) {
+	load := func() (daemon.Settings, error) {
 		if *configPath == "" {
 			return settingsOf(cfg) // no file: the vendor files only
 		}
@@ -93,8 +108,26 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		if argInputs != nil {
 			next.Inputs = argInputs
 		}
+		if *vendorsDir != "" {
+			next.VendorsDir = *vendorsDir
+		}
 		return settingsOf(next)
 	}
+	watch := &globWatch{log: log}
+	srv.Load = func() (daemon.Settings, error) {
+		s, err := load()
+		if err == nil {
+			err = checkGlobs(s.Inputs)
+		}
+		if err == nil {
+			watch.set(s.Inputs)
+		}
+		return s, err
+	}
+	watch.set(settings.Inputs)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watch.run(wctx)
 	err = srv.Run(ctx)
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "listen" {
@@ -129,10 +162,21 @@ func (m *Main) loadConfig(path string) (Config, error) {
 	return ReadConfigFile(path)
 }
 
+// logger logs to standard error. Under systemd (JOURNAL_STREAM set) the
+// lines carry no time=: the journal stamps each one.
 func (m *Main) logger(level string) *slog.Logger {
 	var l slog.Level
 	l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if m.Getenv("JOURNAL_STREAM") != "" {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, opts))
 }
 
 func limitsOf(cfg Config) storage.Limits {
