@@ -76,6 +76,9 @@ func (p *Prometheus) sel(name string, more ...string) string {
 		ms = append(ms, p.Match)
 	}
 	ms = append(ms, more...)
+	if len(ms) == 0 {
+		return name
+	}
 	return name + "{" + strings.Join(ms, ",") + "}"
 }
 
@@ -138,14 +141,19 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 	span := dur(w + look)
 	res := &window{deltas: values{}, hosts: map[instance]string{}}
 
-	// The hosts: every instance seen over the window and the lookback,
-	// named by apierr_build_info's host label.
-	infos, err := p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s:%s])", p.sel(buildInfoMetric), span, dur(r)), to)
+	// The hosts: every instance with a series over the window and the
+	// lookback, named by apierr_build_info's host label. The series API
+	// reads the index only, and misses no instance however short-lived.
+	a, err := p.client()
 	if err != nil {
 		return nil, err
 	}
+	infos, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), to)
+	if err != nil {
+		return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+	}
 	for _, s := range infos {
-		res.hosts[instanceOf(s.Metric)] = string(s.Metric["host"])
+		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
 	}
 	alive, err := p.instantAt(ctx, p.sel(buildInfoMetric), to)
 	if err != nil {
@@ -157,9 +165,11 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 	}
 	// Restarts: the process start time changed within the span.
 	// (max - min, not changes(): MetricsQL's changes() also counts the
-	// step from before the range.)
+	// step from before the range. The value at to itself is compared too,
+	// for a process younger than the last step.)
 	st := fmt.Sprintf("%s[%s:%s]", p.sel(startTimeMetric), span, dur(r))
-	changed, err := p.instantAt(ctx, fmt.Sprintf("max_over_time(%s) - min_over_time(%s) > 0", st, st), to)
+	changed, err := p.instantAt(ctx, fmt.Sprintf("max_over_time(%[1]s) - min_over_time(%[1]s) > 0 or %[2]s - min_over_time(%[1]s) != 0",
+		st, p.sel(startTimeMetric)), to)
 	if err != nil {
 		return nil, err
 	}

@@ -138,7 +138,11 @@ func (p *Prometheus) describe(ctx context.Context, query string, err error) erro
 	case errors.As(err, &apiErr):
 		switch apiErr.Type {
 		case v1.ErrBadResponse:
-			return fmt.Errorf("prometheus %s: not a Prometheus query API (%s)", p.URL, apiErr.Msg)
+			msg := apiErr.Msg
+			if strings.Contains(msg, "invalid character") || strings.Contains(msg, "unexpected end of JSON") {
+				msg = "the answer is not JSON"
+			}
+			return fmt.Errorf("prometheus %s: not a Prometheus query API (%s)", p.URL, oneLine(msg))
 		case v1.ErrClient:
 			if strings.HasPrefix(apiErr.Msg, "client error: 401") || strings.HasPrefix(apiErr.Msg, "client error: 403") {
 				return fmt.Errorf("prometheus %s: access refused (%s): check the credentials", p.URL, strings.TrimPrefix(apiErr.Msg, "client error: "))
@@ -148,7 +152,7 @@ func (p *Prometheus) describe(ctx context.Context, query string, err error) erro
 			}
 		}
 		return fmt.Errorf("prometheus %s: query %s refused: %s", p.URL, query, oneLine(apiErr.Msg))
-	case errors.As(err, &netErr) || errors.As(err, &urlErr):
+	case errors.As(err, &urlErr) || errors.As(err, &netErr):
 		msg := err.Error()
 		if urlErr != nil {
 			msg = urlErr.Err.Error()

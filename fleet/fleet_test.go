@@ -164,6 +164,24 @@ func TestPrometheus_Read(t *testing.T) {
 				t.Errorf("Source=%+v, want prometheus %s", r.Source, url)
 			}
 
+			// The counts do not depend on the subqueries' resolution
+			// (the restarted process lived longer than 3s).
+			coarse := fleet.NewPrometheus(url)
+			coarse.Resolution = 3 * time.Second
+			fc, err := coarse.Read(errContext(t), win, prev, 0, fleet.Filter{}, describe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fc.Source.Codes, fl.Source.Codes) || !reflect.DeepEqual(fc.Hosts, fl.Hosts) {
+				t.Errorf("at 3s resolution: Codes=%+v Hosts=%+v Restarted=%v, want %+v %+v", fc.Source.Codes, fc.Hosts, fc.Restarted, fl.Source.Codes, fl.Hosts)
+			}
+
+			// A query the engine refuses is one line.
+			bad := fleet.NewPrometheus(url)
+			bad.Match = `job=~"("`
+			_, err = bad.Read(errContext(t), win, prev, 0, fleet.Filter{}, nil)
+			checkOneLine(t, err, "refused")
+
 			// A vendor filter keeps that vendor's rows only.
 			fl, err = p.Read(errContext(t), win, prev, 0, fleet.Filter{Vendor: "Shopify"}, nil)
 			if err != nil {
