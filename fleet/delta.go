@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -177,17 +178,13 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 	for _, s := range changed {
 		if in := instanceOf(s.Metric); hasKey(res.hosts, in) {
 			special[in] = true
-			res.restarted = append(res.restarted, in)
 		}
 	}
 	for in := range res.hosts {
 		if !live[in] {
 			special[in] = true
-			res.stopped = append(res.stopped, in)
 		}
 	}
-	sortInstances(res.restarted)
-	sortInstances(res.stopped)
 
 	// The fleet: end values at to, start values at from (the last one
 	// within the lookback if from falls in a gap of the scrapes).
@@ -219,18 +216,48 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		res.deltas.add(s.Metric, d)
 	}
 
-	// The few special instances, one by one.
+	// The few special instances, one by one, a few at a time.
 	var ins []instance
 	for in := range special {
 		ins = append(ins, in)
 	}
 	sortInstances(ins)
-	for _, in := range ins {
-		if err := p.exact(ctx, in, from, to, span, res.deltas); err != nil {
-			return nil, err
+	reads := make([]exactRead, len(ins))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, in := range ins {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reads[i] = p.exact(ctx, in, from, to, span)
+		}()
+	}
+	wg.Wait()
+	for i, x := range reads {
+		if x.err != nil {
+			return nil, x.err
+		}
+		for _, pt := range x.deltas {
+			res.deltas.add(pt.m, pt.v)
+		}
+		if x.restarted {
+			res.restarted = append(res.restarted, ins[i])
+		}
+		if x.segments > 0 && !live[ins[i]] {
+			res.stopped = append(res.stopped, ins[i])
 		}
 	}
 	return res, nil
+}
+
+// exactRead is what exact found for one instance.
+type exactRead struct {
+	deltas    values
+	segments  int  // processes with scrapes inside the window
+	restarted bool // a process started inside the window after another
+	err       error
 }
 
 func hasKey(m map[instance]string, in instance) bool { _, ok := m[in]; return ok }
@@ -244,24 +271,27 @@ func sortInstances(ins []instance) {
 	})
 }
 
-// exact adds one instance's increases over [from, to] to out, segment by
+// exact reads one instance's increases over [from, to], segment by
 // segment. Its process start time, read raw over the span (one series),
 // splits its scrapes into processes; each process's segment counts from
 // its last value at or before from (the first segment, if the process was
 // already running then) or from 0, up to its last scrape before to, read
 // at that scrape's own timestamp.
-func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time, span string, out values) error {
+func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time, span string) (x exactRead) {
+	x.deltas = values{}
 	id := []string{"job=" + strconv.Quote(in.job), "instance=" + strconv.Quote(in.instance)}
 	m, err := p.rawAt(ctx, fmt.Sprintf("%s[%s]", p.sel(startTimeMetric, id...), span), to)
 	if err != nil {
-		return err
+		x.err = err
+		return x
 	}
 	useValue := len(m) > 0
 	if !useValue {
 		// No start time exposed: each build_info series (one per
 		// version) is taken as one process.
 		if m, err = p.rawAt(ctx, fmt.Sprintf("%s[%s]", p.sel(buildInfoMetric, id...), span), to); err != nil {
-			return err
+			x.err = err
+			return x
 		}
 	}
 	type scrape struct {
@@ -271,6 +301,9 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 	var scrapes []scrape
 	for i, s := range m {
 		for _, v := range s.Values {
+			if math.IsNaN(float64(v.Value)) {
+				continue // a staleness marker: VictoriaMetrics returns them raw
+			}
 			proc := float64(i)
 			if useValue {
 				proc = float64(v.Value)
@@ -299,13 +332,15 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 	for k, seg := range segs {
 		endVec, err := p.instantAt(ctx, sel, seg[1].t.Time())
 		if err != nil {
-			return err
+			x.err = err
+			return x
 		}
 		startVals := map[string]float64{}
 		if k == 0 && before != nil && before.proc == seg[0].proc {
 			vec, err := p.instantAt(ctx, sel, before.t.Time())
 			if err != nil {
-				return err
+				x.err = err
+				return x
 			}
 			for _, s := range vec {
 				startVals[s.Metric.String()] = float64(s.Value)
@@ -316,10 +351,12 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 			if b, ok := startVals[s.Metric.String()]; ok && b <= d {
 				d -= b
 			}
-			out.add(s.Metric, d)
+			x.deltas.add(s.Metric, d)
 		}
 	}
-	return nil
+	x.segments = len(segs)
+	x.restarted = len(segs) > 1 || len(segs) == 1 && before != nil && before.proc != segs[0][0].proc
+	return x
 }
 
 // count rounds a counter's increase to a whole count.

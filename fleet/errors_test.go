@@ -85,6 +85,10 @@ func TestPrometheus_Auth(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = append(got, r.Header.Get("Authorization"))
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v1/series" {
+			w.Write([]byte(`{"status":"success","data":[]}`))
+			return
+		}
 		w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
 	}))
 	t.Cleanup(srv.Close)
