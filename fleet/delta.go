@@ -97,6 +97,7 @@ func (p *Prometheus) instantAt(ctx context.Context, q string, t time.Time) (mode
 	if err != nil {
 		return nil, err
 	}
+	defer p.trace(q, time.Now())
 	v, _, _, err := a.Query(ctx, q, t)
 	if err != nil {
 		return nil, p.describe(ctx, q, err)
@@ -116,6 +117,7 @@ func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Ma
 	if err != nil {
 		return nil, err
 	}
+	defer p.trace(q, time.Now())
 	v, _, _, err := a.Query(ctx, q, t)
 	if err != nil {
 		return nil, p.describe(ctx, q, err)
@@ -149,10 +151,12 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 	if err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	infos, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), to)
 	if err != nil {
 		return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
 	}
+	p.trace("series "+p.sel(buildInfoMetric), t0)
 	for _, s := range infos {
 		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,9 +82,12 @@ func TestPrometheus_Read_Errors(t *testing.T) {
 // TLS verified with the CA file, as a reverse proxy in front of an engine
 // sees them.
 func TestPrometheus_Auth(t *testing.T) {
+	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		got = append(got, r.Header.Get("Authorization"))
+		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/api/v1/series" {
 			w.Write([]byte(`{"status":"success","data":[]}`))
@@ -105,12 +109,16 @@ func TestPrometheus_Auth(t *testing.T) {
 		{"None", "", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
 			got = nil
+			mu.Unlock()
 			p := fleet.NewPrometheus(srv.URL)
 			p.CAFile, p.BearerToken, p.Username, p.Password = ca, tc.token, tc.user, tc.password
 			if _, err := p.Read(t.Context(), win, prev, 0, fleet.Filter{}, nil); err != nil {
 				t.Fatal(err)
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if len(got) == 0 {
 				t.Fatal("no request reached the engine")
 			}

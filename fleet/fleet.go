@@ -49,8 +49,9 @@ type Prometheus struct {
 	// CAFile, if set, is a PEM file of the CAs the engine's TLS
 	// certificate must chain to.
 	CAFile string
-	// Client, if set, is the HTTP client to use (its Transport gets the
-	// credentials); CAFile is then ignored.
+	// Client, if set, supplies the transport: its Transport carries the
+	// requests (with the credentials added) and CAFile is ignored. The
+	// timeout is Timeout's, not the client's.
 	Client *http.Client
 
 	// Match, if set, is label matchers added to every selector, such as
@@ -60,7 +61,17 @@ type Prometheus struct {
 	// window (a 250th of it, between 1s and 5m).
 	Resolution time.Duration
 
+	// Trace, if set, is told each query and how long the engine took.
+	Trace func(query string, took time.Duration)
+
 	api v1.API
+}
+
+// trace reports a query's duration to Trace.
+func (p *Prometheus) trace(query string, start time.Time) {
+	if p.Trace != nil {
+		p.Trace(query, time.Since(start))
+	}
 }
 
 // NewPrometheus returns a reader for the engine at url with a 10 s timeout.

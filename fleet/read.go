@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -62,18 +63,34 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	if !win.From.Before(win.To) {
 		return nil, fmt.Errorf("prometheus: empty window %s to %s", win.From.Format(time.RFC3339), win.To.Format(time.RFC3339))
 	}
-	cur, err := p.delta(ctx, win.From, win.To)
-	if err != nil {
-		return nil, err
-	}
-	var prev *window
-	if previous.From.Before(previous.To) {
-		if prev, err = p.delta(ctx, previous.From, previous.To); err != nil {
-			return nil, err
-		}
-	}
 	keep := func(m model.Metric) bool {
 		return f.Vendor == "" || strings.EqualFold(string(m["vendor"]), f.Vendor)
+	}
+	if _, err := p.client(); err != nil { // built once, before the goroutines share it
+		return nil, err
+	}
+	// The window, the previous window and the trend are read at once.
+	var cur, prev *window
+	var trend map[[2]string][]int64
+	var curErr, prevErr, trendErr error
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); cur, curErr = p.delta(ctx, win.From, win.To) }()
+	go func() {
+		defer wg.Done()
+		if previous.From.Before(previous.To) {
+			prev, prevErr = p.delta(ctx, previous.From, previous.To)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if step > 0 {
+			trend, trendErr = p.trend(ctx, win, step, keep)
+		}
+	}()
+	wg.Wait()
+	if err := firstErr(curErr, prevErr, trendErr); err != nil {
+		return nil, err
 	}
 	hostOf := func(w *window, m model.Metric) string {
 		if h := w.hosts[instanceOf(m)]; h != "" {
@@ -244,15 +261,23 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 		fl.Stopped = appendOnce(fl.Stopped, nameOf(cur, in))
 	}
 	if step > 0 {
-		if fl.Source.GroupTrend, err = p.trend(ctx, win, step, keep); err != nil {
-			return nil, err
-		}
+		fl.Source.GroupTrend = trend
 		fl.Source.Trend = map[string][]int64{}
 		for k, s := range fl.Source.GroupTrend {
 			fl.Source.Trend[k[0]] = addSeries(fl.Source.Trend[k[0]], s)
 		}
 	}
 	return fl, nil
+}
+
+// firstErr returns the first non-nil error: one line, not a joined list.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func nameOf(w *window, in instance) string {
@@ -292,10 +317,12 @@ func reasons[T any](m map[string]int64, mk func(string, int64) T) []T {
 }
 
 // trend reads each (vendor, code) group's errors per step: one range
-// query, aggregated by the engine. A step's value is the increase of each
-// series since the step before, or its value when it was born or reset in
-// the step; unlike the counts it is not corrected for the last scrapes
-// of a daemon that stopped or restarted within a step.
+// query of the error counters at the step boundaries (a selector, no
+// operator, so the engine only reads), the steps' increases computed
+// here. A step's value is each series' increase since the boundary
+// before, or its value when it was born or reset in the step; unlike the
+// counts it is not corrected for the last scrapes of a daemon that
+// stopped or restarted within a step.
 func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Duration, keep func(model.Metric) bool) (map[[2]string][]int64, error) {
 	n := int((win.To.Sub(win.From) + step - 1) / step)
 	if n <= 0 || n > 10000 {
@@ -305,10 +332,11 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 	if err != nil {
 		return nil, err
 	}
-	e := p.sel(errorsMetric)
-	q := fmt.Sprintf("sum by (vendor, code) ((%s - %s offset %s) >= 0 or %s)", e, e, dur(step), e)
-	r := v1.Range{Start: win.From.Add(step), End: win.From.Add(time.Duration(n) * step), Step: step}
+	q := p.sel(errorsMetric)
+	r := v1.Range{Start: win.From, End: win.From.Add(time.Duration(n) * step), Step: step}
+	t0 := time.Now()
 	v, _, _, err := a.QueryRange(ctx, q, r)
+	p.trace(q+" (range)", t0)
 	if err != nil {
 		return nil, p.describe(ctx, q, err)
 	}
@@ -327,11 +355,23 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 			series = make([]int64, n)
 			out[k] = series
 		}
+		// Values at boundaries 0..n; a missing boundary is a series not
+		// born yet (or gone): the next value counts from 0.
+		last, lastI := 0.0, -1
 		for _, v := range s.Values {
-			i := int(math.Round(float64(v.Timestamp.Time().Sub(win.From))/float64(step))) - 1
-			if i >= 0 && i < n {
-				series[i] += count(float64(v.Value))
+			i := int(math.Round(float64(v.Timestamp.Time().Sub(win.From)) / float64(step)))
+			val := float64(v.Value)
+			if math.IsNaN(val) || i < 0 || i > n {
+				continue
 			}
+			if i > 0 {
+				d := val
+				if lastI == i-1 && last <= val {
+					d = val - last
+				}
+				series[i-1] += count(d)
+			}
+			last, lastI = val, i
 		}
 	}
 	return out, nil

@@ -38,7 +38,7 @@ prometheus --config.file="$work/prom.yml" --storage.tsdb.path="$work/prom" --sto
   --web.listen-address=127.0.0.1:$p --log.level=warn & ppid=$!
 waitfor "http://127.0.0.1:$p/-/ready"
 "$work/fleetscale" read -url "http://127.0.0.1:$p" -hours "$HOURS" -end "$END"
-"$work/fleetscale" read -url "http://127.0.0.1:$p" -hours "$HOURS" -end "$END"
+FLEETSCALE_TRACE=${FLEETSCALE_TRACE:-} "$work/fleetscale" read -url "http://127.0.0.1:$p" -hours "$HOURS" -end "$END"
 echo "prometheus peak memory: $(peak $ppid)"
 kill $ppid; wait $ppid 2>/dev/null || true
 rm -f "$work/fleet.om"
@@ -47,8 +47,9 @@ echo "== victoria-metrics"
 v=$(port)
 victoria-metrics -httpListenAddr=127.0.0.1:$v -storageDataPath="$work/vm" -retentionPeriod=100y -loggerLevel=ERROR -search.disableCache & vpid=$!
 waitfor "http://127.0.0.1:$v/health"
-"$work/fleetscale" gen -hosts "$HOSTS" -hours "$HOURS" -interval "$INTERVAL" -end "$END" -format prometheus \
-  2>/dev/null | curl -fs --data-binary @- "http://127.0.0.1:$v/api/v1/import/prometheus"
+"$work/fleetscale" gen -hosts "$HOSTS" -hours "$HOURS" -interval "$INTERVAL" -end "$END" -format prometheus 2>/dev/null > "$work/fleet.prom"
+/usr/bin/time -f "import: %e s" curl -fs -X POST -T "$work/fleet.prom" "http://127.0.0.1:$v/api/v1/import/prometheus"
+rm -f "$work/fleet.prom"
 curl -fs "http://127.0.0.1:$v/internal/force_flush" >/dev/null || true
 sleep 2
 "$work/fleetscale" read -url "http://127.0.0.1:$v" -hours "$HOURS" -end "$END"

@@ -180,6 +180,9 @@ func read(args []string) error {
 	prev := report.Window{From: w.From.Add(-w.To.Sub(w.From)), To: w.From}
 	p := fleet.NewPrometheus(*url)
 	p.Timeout = 5 * time.Minute
+	if os.Getenv("FLEETSCALE_TRACE") != "" {
+		p.Trace = func(q string, took time.Duration) { fmt.Fprintf(os.Stderr, "%8.3fs %s\n", took.Seconds(), q) }
+	}
 	t0 := time.Now()
 	fl, err := p.Read(context.Background(), w, prev, w.To.Sub(w.From)/24, fleet.Filter{}, nil)
 	if err != nil {
