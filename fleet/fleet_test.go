@@ -126,6 +126,24 @@ func TestPrometheus_Read(t *testing.T) {
 			if !reflect.DeepEqual(fl.Hosts, wantHosts) {
 				t.Errorf("Hosts=%+v, want %+v", fl.Hosts, wantHosts)
 			}
+			// Per host, the same numbers as rows of their own.
+			for _, hs := range fl.PerHost {
+				var req, errs int64
+				for _, v := range hs.Source.Vendors {
+					req, errs = req+v.Requests, errs+v.Errors
+				}
+				var codes int64
+				for _, c := range hs.Source.Codes {
+					codes += c.Count
+				}
+				want := map[string][2]int64{"host-a": {50, 13}, "host-b": {30, 5}, "host-c": {30, 10}}[hs.Host]
+				if req != want[0] || errs != want[1] || codes != want[1] {
+					t.Errorf("PerHost %s: %d requests, %d errors, %d in codes, want %v", hs.Host, req, errs, codes, want)
+				}
+			}
+			if len(fl.PerHost) != 3 {
+				t.Errorf("PerHost: %d hosts, want 3", len(fl.PerHost))
+			}
 			if !reflect.DeepEqual(fl.Restarted, []string{"host-b"}) || !reflect.DeepEqual(fl.Stopped, []string{"host-c"}) {
 				t.Errorf("Restarted=%v Stopped=%v, want [host-b] [host-c]", fl.Restarted, fl.Stopped)
 			}

@@ -48,6 +48,27 @@ type Fleet struct {
 	// stopped reporting, inside the window (their segments were summed).
 	Restarted, Stopped []string
 	URL                string
+
+	// PerHost is each host's own rows (vendors, codes, malformed lines),
+	// for a report.Build that takes one source per host and names it;
+	// what is not per host (previous window, trends, messages) is in
+	// Source only.
+	PerHost []HostSource
+}
+
+// HostSource is one host's rows.
+type HostSource struct {
+	Host   string
+	Source report.Source
+}
+
+// points lists a window's values.
+func points(vs values) []*point {
+	out := make([]*point, 0, len(vs))
+	for _, p := range vs {
+		out = append(out, p)
+	}
+	return out
 }
 
 // Read reads the fleet's rows for window, and the failures of previous
@@ -98,10 +119,10 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 		}
 		return string(m["instance"])
 	}
-	codeCounts := func(w *window) []storage.CodeCount {
+	codeCounts := func(points []*point) []storage.CodeCount {
 		type variant struct{ vendor, code, category, retry string }
 		byVariant := map[variant]int64{}
-		for _, pt := range w.deltas {
+		for _, pt := range points {
 			if pt.m[model.MetricNameLabel] != errorsMetric || !keep(pt.m) {
 				continue
 			}
@@ -134,10 +155,51 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	}
 
 	fl := &Fleet{URL: p.URL, FailureHosts: map[[2]string][]report.HostCount{}, Latency: map[string]*report.Latency{}, Skipped: []report.ReasonCount{}}
-	fl.Source.Codes = codeCounts(cur)
+	fl.Source.Codes = codeCounts(points(cur.deltas))
 	if prev != nil {
-		fl.Source.PrevCodes = codeCounts(prev)
+		fl.Source.PrevCodes = codeCounts(points(prev.deltas))
 	}
+	// Each host's own rows, for a Build that takes a source per host.
+	perHost := map[string][]*point{}
+	for _, pt := range cur.deltas {
+		h := hostOf(cur, pt.m)
+		perHost[h] = append(perHost[h], pt)
+	}
+	for h, pts := range perHost {
+		hs := HostSource{Host: h}
+		hs.Source.Codes = codeCounts(pts)
+		vs := map[string]*storage.VendorCount{}
+		mal := map[string]int64{}
+		for _, pt := range pts {
+			n := count(pt.v)
+			switch name := pt.m[model.MetricNameLabel]; {
+			case name == malformedMetric:
+				mal[string(pt.m["reason"])] += n
+			case (name == requestsMetric || name == errorsMetric) && keep(pt.m) && n > 0:
+				v := vs[string(pt.m["vendor"])]
+				if v == nil {
+					v = &storage.VendorCount{Vendor: string(pt.m["vendor"])}
+					vs[v.Vendor] = v
+				}
+				switch r := pt.m["retry"]; {
+				case name == requestsMetric:
+					v.Requests += n
+				case r != "no" && r != "":
+					v.Errors += n
+					v.Retryable += n
+				default:
+					v.Errors += n
+				}
+			}
+		}
+		for _, v := range vs {
+			hs.Source.Vendors = append(hs.Source.Vendors, *v)
+		}
+		sort.Slice(hs.Source.Vendors, func(i, j int) bool { return hs.Source.Vendors[i].Vendor < hs.Source.Vendors[j].Vendor })
+		hs.Source.Malformed = reasons[storage.ReasonCount](mal, func(r string, n int64) storage.ReasonCount { return storage.ReasonCount{Reason: r, Count: n} })
+		fl.PerHost = append(fl.PerHost, hs)
+	}
+	sort.Slice(fl.PerHost, func(i, j int) bool { return fl.PerHost[i].Host < fl.PerHost[j].Host })
 	vendors := map[string]*storage.VendorCount{}
 	vendor := func(name string) *storage.VendorCount {
 		v := vendors[name]
