@@ -143,6 +143,9 @@ func (p *Prometheus) describe(ctx context.Context, query string, err error) erro
 	var urlErr *url.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
+		if p.Timeout <= 0 {
+			return fmt.Errorf("prometheus %s: no answer in time", p.URL)
+		}
 		return fmt.Errorf("prometheus %s: no answer within %s", p.URL, p.Timeout)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("prometheus %s: canceled", p.URL)
