@@ -1,0 +1,372 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// The counters a report is made of, as the daemon exposes them.
+const (
+	requestsMetric  = "apierr_requests_total"
+	errorsMetric    = "apierr_errors_total"
+	malformedMetric = "apierr_malformed_lines_total"
+	skippedMetric   = "apierr_skipped_lines_total"
+	bucketMetric    = "apierr_request_duration_seconds_bucket"
+	buildInfoMetric = "apierr_build_info"
+	startTimeMetric = "process_start_time_seconds"
+)
+
+var counterMetrics = []string{requestsMetric, errorsMetric, malformedMetric, skippedMetric, bucketMetric}
+
+// point is one series (name and labels) and a value.
+type point struct {
+	m model.Metric
+	v float64
+}
+
+// values are series by their name and labels.
+type values map[string]*point
+
+func (vs values) add(m model.Metric, v float64) {
+	k := m.String()
+	if p := vs[k]; p != nil {
+		p.v += v
+		return
+	}
+	vs[k] = &point{m: m, v: v}
+}
+
+// instance is one scrape target: (job, instance).
+type instance struct{ job, instance string }
+
+func instanceOf(m model.Metric) instance {
+	return instance{string(m["job"]), string(m["instance"])}
+}
+
+// window is what one delta read found: each counter series' increase,
+// the host each instance names, and the instances read exactly.
+type window struct {
+	deltas    values
+	hosts     map[instance]string
+	restarted []instance
+	stopped   []instance
+}
+
+// resolution is the subqueries' step for a window: a 250th of it, in
+// whole seconds between 1s and 5m, so that a subquery costs about 250
+// points per series whatever the window.
+func (p *Prometheus) resolution(w time.Duration) time.Duration {
+	if p.Resolution > 0 {
+		return p.Resolution
+	}
+	return min(max(time.Second, (w/250).Truncate(time.Second)), 5*time.Minute)
+}
+
+// sel is a selector of metric name with the reader's matchers and more.
+func (p *Prometheus) sel(name string, more ...string) string {
+	var ms []string
+	if p.Match != "" {
+		ms = append(ms, p.Match)
+	}
+	ms = append(ms, more...)
+	if len(ms) == 0 {
+		return name
+	}
+	return name + "{" + strings.Join(ms, ",") + "}"
+}
+
+// dur formats a duration for PromQL: whole seconds, else milliseconds.
+func dur(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10) + "ms"
+}
+
+// instantAt runs an instant query at t and returns its vector.
+func (p *Prometheus) instantAt(ctx context.Context, q string, t time.Time) (model.Vector, error) {
+	a, err := p.client()
+	if err != nil {
+		return nil, err
+	}
+	defer p.trace(q, time.Now())
+	v, _, _, err := a.Query(ctx, q, t)
+	if err != nil {
+		return nil, p.describe(ctx, q, err)
+	}
+	switch v := v.(type) {
+	case model.Vector:
+		return v, nil
+	case *model.Scalar, nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want an instant vector", p.URL, q, v.Type())
+}
+
+// rawAt runs an instant query of a range selector at t: the raw samples.
+func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Matrix, error) {
+	a, err := p.client()
+	if err != nil {
+		return nil, err
+	}
+	defer p.trace(q, time.Now())
+	v, _, _, err := a.Query(ctx, q, t)
+	if err != nil {
+		return nil, p.describe(ctx, q, err)
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, v.Type())
+	}
+	return m, nil
+}
+
+// delta reads every counter's exact increase over [from, to].
+//
+// A counter's value at a time is its last sample at or before it. The
+// increase is the value at to minus the value at from, 0 for a series
+// born inside the window. Instances whose process restarted inside the
+// window, or that stopped reporting before to, are read exactly one by
+// one (see exact); the rest take three instant queries for the whole
+// fleet, whatever its size.
+func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, error) {
+	w := to.Sub(from)
+	r := p.resolution(w)
+	look := 60 * r // how far before from a last value still counts as the start
+	span := dur(w + look)
+	res := &window{deltas: values{}, hosts: map[instance]string{}}
+
+	// The hosts: every instance with a series over the window and the
+	// lookback, named by apierr_build_info's host label. The series API
+	// reads the index only, and misses no instance however short-lived.
+	a, err := p.client()
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	infos, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), to)
+	if err != nil {
+		return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+	}
+	p.trace("series "+p.sel(buildInfoMetric), t0)
+	for _, s := range infos {
+		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
+	}
+	alive, err := p.instantAt(ctx, p.sel(buildInfoMetric), to)
+	if err != nil {
+		return nil, err
+	}
+	live := map[instance]bool{}
+	for _, s := range alive {
+		live[instanceOf(s.Metric)] = true
+	}
+	// Restarts: the process start time changed within the span.
+	// (max - min, not changes(): MetricsQL's changes() also counts the
+	// step from before the range. The value at to itself is compared too,
+	// for a process younger than the last step.)
+	st := fmt.Sprintf("%s[%s:%s]", p.sel(startTimeMetric), span, dur(r))
+	changed, err := p.instantAt(ctx, fmt.Sprintf("max_over_time(%[1]s) - min_over_time(%[1]s) > 0 or %[2]s - min_over_time(%[1]s) != 0",
+		st, p.sel(startTimeMetric)), to)
+	if err != nil {
+		return nil, err
+	}
+	special := map[instance]bool{}
+	for _, s := range changed {
+		if in := instanceOf(s.Metric); hasKey(res.hosts, in) {
+			special[in] = true
+		}
+	}
+	for in := range res.hosts {
+		if !live[in] {
+			special[in] = true
+		}
+	}
+
+	// The fleet: end values at to, start values at from (the last one
+	// within the lookback if from falls in a gap of the scrapes).
+	end, err := p.instantAt(ctx, p.sel("", `__name__=~"`+strings.Join(counterMetrics, "|")+`"`), to)
+	if err != nil {
+		return nil, err
+	}
+	start := values{}
+	for _, name := range counterMetrics {
+		q := fmt.Sprintf("%s or last_over_time(%s[%s:%s])", p.sel(name), p.sel(name), dur(look), dur(r))
+		vec, err := p.instantAt(ctx, q, from)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range vec {
+			m := s.Metric.Clone()
+			m[model.MetricNameLabel] = model.LabelValue(name)
+			start[m.String()] = &point{m: m, v: float64(s.Value)}
+		}
+	}
+	for _, s := range end {
+		if special[instanceOf(s.Metric)] {
+			continue
+		}
+		d := float64(s.Value)
+		if b := start[s.Metric.String()]; b != nil && b.v <= d {
+			d -= b.v
+		} // else born in the window, or reset without a start time to show it: counts from 0
+		res.deltas.add(s.Metric, d)
+	}
+
+	// The few special instances, one by one, a few at a time.
+	var ins []instance
+	for in := range special {
+		ins = append(ins, in)
+	}
+	sortInstances(ins)
+	reads := make([]exactRead, len(ins))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, in := range ins {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reads[i] = p.exact(ctx, in, from, to, span)
+		}()
+	}
+	wg.Wait()
+	for i, x := range reads {
+		if x.err != nil {
+			return nil, x.err
+		}
+		for _, pt := range x.deltas {
+			res.deltas.add(pt.m, pt.v)
+		}
+		if x.restarted {
+			res.restarted = append(res.restarted, ins[i])
+		}
+		if x.segments > 0 && !live[ins[i]] {
+			res.stopped = append(res.stopped, ins[i])
+		}
+	}
+	return res, nil
+}
+
+// exactRead is what exact found for one instance.
+type exactRead struct {
+	deltas    values
+	segments  int  // processes with scrapes inside the window
+	restarted bool // a process started inside the window after another
+	err       error
+}
+
+func hasKey(m map[instance]string, in instance) bool { _, ok := m[in]; return ok }
+
+func sortInstances(ins []instance) {
+	sort.Slice(ins, func(i, j int) bool {
+		if ins[i].job != ins[j].job {
+			return ins[i].job < ins[j].job
+		}
+		return ins[i].instance < ins[j].instance
+	})
+}
+
+// exact reads one instance's increases over [from, to], segment by
+// segment. Its process start time, read raw over the span (one series),
+// splits its scrapes into processes; each process's segment counts from
+// its last value at or before from (the first segment, if the process was
+// already running then) or from 0, up to its last scrape before to, read
+// at that scrape's own timestamp.
+func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time, span string) (x exactRead) {
+	x.deltas = values{}
+	id := []string{"job=" + strconv.Quote(in.job), "instance=" + strconv.Quote(in.instance)}
+	m, err := p.rawAt(ctx, fmt.Sprintf("%s[%s]", p.sel(startTimeMetric, id...), span), to)
+	if err != nil {
+		x.err = err
+		return x
+	}
+	useValue := len(m) > 0
+	if !useValue {
+		// No start time exposed: each build_info series (one per
+		// version) is taken as one process.
+		if m, err = p.rawAt(ctx, fmt.Sprintf("%s[%s]", p.sel(buildInfoMetric, id...), span), to); err != nil {
+			x.err = err
+			return x
+		}
+	}
+	type scrape struct {
+		t    model.Time
+		proc float64
+	}
+	var scrapes []scrape
+	for i, s := range m {
+		for _, v := range s.Values {
+			if math.IsNaN(float64(v.Value)) {
+				continue // a staleness marker: VictoriaMetrics returns them raw
+			}
+			proc := float64(i)
+			if useValue {
+				proc = float64(v.Value)
+			}
+			scrapes = append(scrapes, scrape{v.Timestamp, proc})
+		}
+	}
+	sort.Slice(scrapes, func(i, j int) bool { return scrapes[i].t < scrapes[j].t })
+
+	fromT, toT := model.TimeFromUnixNano(from.UnixNano()), model.TimeFromUnixNano(to.UnixNano())
+	var before *scrape // the last scrape at or before from
+	var segs [][2]scrape
+	for i := range scrapes {
+		s := scrapes[i]
+		switch {
+		case s.t <= fromT:
+			before = &scrapes[i]
+		case s.t > toT:
+		case len(segs) == 0 || segs[len(segs)-1][1].proc != s.proc:
+			segs = append(segs, [2]scrape{s, s})
+		default:
+			segs[len(segs)-1][1] = s
+		}
+	}
+	sel := p.sel("", append(id, `__name__=~"`+strings.Join(counterMetrics, "|")+`"`)...)
+	for k, seg := range segs {
+		endVec, err := p.instantAt(ctx, sel, seg[1].t.Time())
+		if err != nil {
+			x.err = err
+			return x
+		}
+		startVals := map[string]float64{}
+		if k == 0 && before != nil && before.proc == seg[0].proc {
+			vec, err := p.instantAt(ctx, sel, before.t.Time())
+			if err != nil {
+				x.err = err
+				return x
+			}
+			for _, s := range vec {
+				startVals[s.Metric.String()] = float64(s.Value)
+			}
+		}
+		for _, s := range endVec {
+			d := float64(s.Value)
+			if b, ok := startVals[s.Metric.String()]; ok && b <= d {
+				d -= b
+			}
+			x.deltas.add(s.Metric, d)
+		}
+	}
+	x.segments = len(segs)
+	x.restarted = len(segs) > 1 || len(segs) == 1 && before != nil && before.proc != segs[0][0].proc
+	return x
+}
+
+// count rounds a counter's increase to a whole count.
+func count(v float64) int64 {
+	if math.IsNaN(v) || v < 0 {
+		return 0
+	}
+	return int64(math.Round(v))
+}

@@ -1,0 +1,269 @@
+package fleet_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apierr/apierr/fleet"
+	"github.com/apierr/apierr/report"
+)
+
+const (
+	stripeDeclined = `apierr_errors_total{category="business_rule",code="card_declined",retry="no",vendor="stripe"}`
+	stripeLimited  = `apierr_errors_total{category="rate_limit",code="rate_limit",retry="after",vendor="stripe"}`
+	shopify503     = `apierr_errors_total{category="unavailable",code="http_503",retry="backoff",vendor="shopify"}`
+	mollie401      = `apierr_errors_total{category="auth",code="http_401",retry="no",vendor="mollie"}`
+)
+
+func requests(vendor string) string { return `apierr_requests_total{vendor="` + vendor + `"}` }
+
+func bucket(vendor, le string) string {
+	return `apierr_request_duration_seconds_bucket{le="` + le + `",vendor="` + vendor + `"}`
+}
+
+// TestPrometheus_Read runs one fleet's traffic past real engines and checks
+// that the counts read back are exact: series born in the window, a
+// daemon restarted in the middle of it, a daemon that stopped reporting.
+func TestPrometheus_Read(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real metrics engines")
+	}
+	a := startTarget(t, "host-a", 1000)
+	b := startTarget(t, "host-b", 2000)
+	c := startTarget(t, "host-c", 3000)
+	all := []*target{a, b, c}
+	// Before the window: host-a has counted already.
+	a.add(map[string]float64{requests("stripe"): 100, stripeDeclined: 10, `apierr_malformed_lines_total{reason="json"}`: 2})
+
+	engines := map[string]string{}
+	for _, kind := range []string{"prometheus", "victoria-metrics"} {
+		if url := startEngine(t, kind, all); url != "" {
+			engines[kind] = url
+		}
+	}
+	if len(engines) == 0 {
+		t.Skip("no engine installed")
+	}
+	n := len(engines) // each engine scrapes every target once a second
+	wait := func(ts ...*target) {
+		for _, x := range ts {
+			x.waitScrapes(t, n+1)
+		}
+	}
+	wait(all...)
+	from := time.Now()
+	wait(all...) // no scrape in flight across from
+
+	// In the window: new series on every host.
+	a.add(map[string]float64{requests("stripe"): 50, stripeDeclined: 5, stripeLimited: 7,
+		`apierr_malformed_lines_total{reason="json"}`: 1, `apierr_skipped_lines_total{reason="health_check"}`: 3,
+		bucket("stripe", "0.1"): 40, bucket("stripe", "0.5"): 50, bucket("stripe", "+Inf"): 50})
+	b.add(map[string]float64{requests("shopify"): 20, shopify503: 3})
+	c.add(map[string]float64{requests("mollie"): 30, mollie401: 4})
+	wait(all...)
+	// host-b restarts: scrapes fail a while, then it counts from zero.
+	b.setDown(true)
+	wait(b)
+	b.restart(2500)
+	b.add(map[string]float64{requests("shopify"): 10, shopify503: 2})
+	wait(b)
+	// host-c counts more, is scraped, and stops.
+	c.add(map[string]float64{mollie401: 6})
+	wait(c)
+	c.srv.Close()
+	a.add(map[string]float64{stripeDeclined: 1})
+	wait(a)
+	to := time.Now()
+	wait(a)
+	win := report.Window{From: from, To: to}
+	prev := report.Window{From: from.Add(-to.Sub(from)), To: from}
+
+	describe := func(vendor, code string) (fleet.Entry, bool) {
+		if vendor == "stripe" && code == "card_declined" {
+			return fleet.Entry{Message: "Your card was declined.", HTTPStatus: 402}, true
+		}
+		return fleet.Entry{}, false
+	}
+	for kind, url := range engines {
+		t.Run(kind, func(t *testing.T) {
+			waitIngested(t, url, a.addr, to)
+			p := fleet.NewPrometheus(url)
+			p.Match = `job="apierr"`
+			fl, err := p.Read(errContext(t), win, prev, to.Sub(from)/4+time.Millisecond, fleet.Filter{}, describe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			codes := map[string]int64{}
+			for _, c := range fl.Source.Codes {
+				codes[c.Vendor+"/"+c.Code] += c.Count
+			}
+			want := map[string]int64{"stripe/card_declined": 6, "stripe/rate_limit": 7, "shopify/http_503": 5, "mollie/http_401": 10}
+			if !reflect.DeepEqual(codes, want) {
+				t.Errorf("Codes=%v, want %v", codes, want)
+			}
+			prevCodes := map[string]int64{}
+			for _, c := range fl.Source.PrevCodes {
+				prevCodes[c.Vendor+"/"+c.Code] += c.Count
+			}
+			if want := map[string]int64{"stripe/card_declined": 10}; !reflect.DeepEqual(prevCodes, want) {
+				t.Errorf("PrevCodes=%v, want %v", prevCodes, want)
+			}
+			vendors := map[string][3]int64{}
+			for _, v := range fl.Source.Vendors {
+				vendors[v.Vendor] = [3]int64{v.Requests, v.Errors, v.Retryable}
+			}
+			if want := map[string][3]int64{"stripe": {50, 13, 7}, "shopify": {30, 5, 5}, "mollie": {30, 10, 0}}; !reflect.DeepEqual(vendors, want) {
+				t.Errorf("Vendors=%v, want %v", vendors, want)
+			}
+			wantHosts := []report.HostRow{{Host: "host-a", Requests: 50, Errors: 13, ErrorRate: 13.0 / 50},
+				{Host: "host-c", Requests: 30, Errors: 10, ErrorRate: 10.0 / 30}, {Host: "host-b", Requests: 30, Errors: 5, ErrorRate: 5.0 / 30}}
+			if !reflect.DeepEqual(fl.Hosts, wantHosts) {
+				t.Errorf("Hosts=%+v, want %+v", fl.Hosts, wantHosts)
+			}
+			// Per host, the same numbers as rows of their own.
+			for _, hs := range fl.PerHost {
+				var req, errs int64
+				for _, v := range hs.Source.Vendors {
+					req, errs = req+v.Requests, errs+v.Errors
+				}
+				var codes int64
+				for _, c := range hs.Source.Codes {
+					codes += c.Count
+				}
+				want := map[string][2]int64{"host-a": {50, 13}, "host-b": {30, 5}, "host-c": {30, 10}}[hs.Host]
+				if req != want[0] || errs != want[1] || codes != want[1] {
+					t.Errorf("PerHost %s: %d requests, %d errors, %d in codes, want %v", hs.Host, req, errs, codes, want)
+				}
+			}
+			if len(fl.PerHost) != 3 {
+				t.Errorf("PerHost: %d hosts, want 3", len(fl.PerHost))
+			}
+			if !reflect.DeepEqual(fl.Restarted, []string{"host-b"}) || !reflect.DeepEqual(fl.Stopped, []string{"host-c"}) {
+				t.Errorf("Restarted=%v Stopped=%v, want [host-b] [host-c]", fl.Restarted, fl.Stopped)
+			}
+			if want := (report.Latency{P50: 62.5, P95: 400, P99: 480}); fl.Latency["stripe"] == nil || !near(*fl.Latency["stripe"], want) {
+				t.Errorf("Latency[stripe]=%v, want %v", fl.Latency["stripe"], want)
+			}
+			for k, want := range map[[2]string]int64{{"stripe", "card_declined"}: 6, {"stripe", "rate_limit"}: 7} {
+				var sum int64
+				for _, v := range fl.Source.GroupTrend[k] {
+					sum += v
+				}
+				if sum != want {
+					t.Errorf("GroupTrend[%v]=%v (sum %d), want sum %d", k, fl.Source.GroupTrend[k], sum, want)
+				}
+			}
+
+			// The report is built from these rows as from databases.
+			r := report.Build(win, prev, []report.Source{fl.Source}, report.Options{TrendStep: to.Sub(from) / 4})
+			fl.Apply(r)
+			if r.Totals.Requests != 110 || r.Totals.Errors != 28 || r.Totals.Malformed != 1 || r.Totals.Skipped != 3 {
+				t.Errorf("Totals=%+v, want 110 requests, 28 errors, 1 malformed, 3 skipped", r.Totals)
+			}
+			for _, f := range r.Failures {
+				switch f.Code {
+				case "card_declined":
+					if !f.Known || f.Message != "Your card was declined." || f.HTTPStatus != 402 || f.Change != "down" || !f.FirstSeen.IsZero() {
+						t.Errorf("card_declined: %+v, want known, the catalog's message, 402, down, no first seen", f)
+					}
+				case "http_503":
+					if f.Known || f.Message != "" || f.HTTPStatus != 503 || len(f.Hosts) != 1 || f.Hosts[0].Host != "host-b" {
+						t.Errorf("http_503: %+v, want unknown, no message, 503, on host-b", f)
+					}
+				}
+			}
+			if r.Source == nil || r.Source.Kind != "prometheus" || r.Source.URLs[0] != url {
+				t.Errorf("Source=%+v, want prometheus %s", r.Source, url)
+			}
+
+			// The counts do not depend on the subqueries' resolution
+			// (the restarted process lived longer than 3s).
+			coarse := fleet.NewPrometheus(url)
+			coarse.Resolution = 3 * time.Second
+			fc, err := coarse.Read(errContext(t), win, prev, 0, fleet.Filter{}, describe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fc.Source.Codes, fl.Source.Codes) || !reflect.DeepEqual(fc.Hosts, fl.Hosts) {
+				t.Errorf("at 3s resolution: Codes=%+v Hosts=%+v Restarted=%v, want %+v %+v", fc.Source.Codes, fc.Hosts, fc.Restarted, fl.Source.Codes, fl.Hosts)
+			}
+
+			// A query the engine refuses is one line.
+			bad := fleet.NewPrometheus(url)
+			bad.Match = `job=~"("`
+			_, err = bad.Read(errContext(t), win, prev, 0, fleet.Filter{}, nil)
+			checkOneLine(t, err, "refused")
+
+			// A vendor filter keeps that vendor's rows only.
+			fl, err = p.Read(errContext(t), win, prev, 0, fleet.Filter{Vendor: "Shopify"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fl.Source.Codes) != 1 || fl.Source.Codes[0].Count != 5 || len(fl.Source.Vendors) != 1 || fl.Source.Vendors[0].Requests != 30 {
+				t.Errorf("--vendor shopify: Codes=%+v Vendors=%+v, want http_503 5 and 30 requests", fl.Source.Codes, fl.Source.Vendors)
+			}
+		})
+	}
+}
+
+func near(a, b report.Latency) bool {
+	d := func(x, y float64) bool { return x-y < 0.01 && y-x < 0.01 }
+	return d(a.P50, b.P50) && d(a.P95, b.P95) && d(a.P99, b.P99)
+}
+
+// waitIngested waits until the engine holds a scrape of the target taken
+// after t: the engine may make samples searchable some time after it took
+// them.
+func waitIngested(tb testing.TB, engine, instance string, t time.Time) {
+	tb.Helper()
+	q := fmt.Sprintf(`apierr_build_info{instance=%q}[1m]`, instance)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		last, err := lastSample(engine, q)
+		if err == nil && last.After(t) {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: no sample of %s after %s within 20s (last %s, %v)", engine, instance, t, last, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func lastSample(engine, q string) (time.Time, error) {
+	resp, err := http.Get(engine + "/api/v1/query?query=" + url.QueryEscape(q) + "&time=" + strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10))
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			Result []struct {
+				Values [][2]any `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, s := range body.Data.Result {
+		for _, v := range s.Values {
+			if ts, ok := v[0].(float64); ok {
+				if t := time.UnixMilli(int64(ts * 1000)); t.After(last) {
+					last = t
+				}
+			}
+		}
+	}
+	if last.IsZero() {
+		return last, errNotYet
+	}
+	return last, nil
+}
