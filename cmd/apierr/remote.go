@@ -191,25 +191,7 @@ func firstLine(err error) string {
 
 // client builds the HTTP client and the credentials each request carries.
 func (o *remoteFlags) client(getenv func(string) string) (*http.Client, func(*http.Request), error) {
-	secret := func(file, env, what string) (string, error) {
-		switch {
-		case file != "" && env != "":
-			return "", usageErrorf("give the %s in a file or in an environment variable, not both", what)
-		case file != "":
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return "", fmt.Errorf("read the %s: %w", what, err)
-			}
-			return strings.TrimSpace(string(b)), nil
-		case env != "":
-			v := getenv(env)
-			if v == "" {
-				return "", fmt.Errorf("the %s: environment variable %s is empty or not set", what, env)
-			}
-			return v, nil
-		}
-		return "", nil
-	}
+	secret := func(file, env, what string) (string, error) { return readSecret(getenv, file, env, what) }
 	token, err := secret(o.tokenFile, o.tokenEnv, "--remote bearer token")
 	if err != nil {
 		return nil, nil, err
@@ -267,4 +249,26 @@ func (o *remoteFlags) annotate(stdout, stderr io.Writer, r *report.Report, f rep
 		}
 		fmt.Fprintf(stdout, "Missing from this report (no answer): %s\n\n", strings.Join(names, ", "))
 	}
+}
+
+// readSecret reads a credential from a file or an environment variable
+// named on the command line (never the secret itself in argv).
+func readSecret(getenv func(string) string, file, env, what string) (string, error) {
+	switch {
+	case file != "" && env != "":
+		return "", usageErrorf("give the %s in a file or in an environment variable, not both", what)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read the %s: %w", what, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case env != "":
+		v := getenv(env)
+		if v == "" {
+			return "", fmt.Errorf("the %s: environment variable %s is empty or not set", what, env)
+		}
+		return v, nil
+	}
+	return "", nil
 }

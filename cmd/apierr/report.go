@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/apierr/apierr/fleet"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,6 +57,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	category := fset.String("category", "", "only failures of this `CATEGORY`")
 	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
 	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
+	prom := addPromFlags(fset)
 	remote := addRemoteFlags(fset)
 	fset.Var(&failIf, "fail-if", "exit 3 when `COND` holds, such as 'retryable>100' or 'error_rate>0.05' (metrics: requests, errors, retryable, malformed, unknown, new_groups, error_rate, missing); repeatable")
 	if err := parseFlags(fset, args); err != nil {
@@ -104,12 +106,18 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(dbs) == 0 && !remote.active() {
-		dbs = append(dbs, c.m.dbPath("", cfg.DB))
-	}
 	cat, err := catalogFor(cfg)
 	if err != nil {
 		return err
+	}
+	var fl *fleet.Fleet // --prometheus
+	if prom.active() {
+		if fl, err = prom.read(ctx, c.m, cat, window, only, len(dbs) > 0 || remote.active()); err != nil {
+			return err
+		}
+		sources = append(sources, fl.Source)
+	} else if len(dbs) == 0 && !remote.active() {
+		dbs = append(dbs, c.m.dbPath("", cfg.DB))
 	}
 	present := map[string]string{} // lower case -> vendor, in the data or the catalog
 	for _, v := range cat.Vendors() {
@@ -156,6 +164,9 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	}
 	r := report.Build(window, report.PreviousOf(window), sources, report.NewOptions(cat, window, *top, *category))
 	remote.annotate(c.m.Stdout, c.m.Stderr, r, f, missing)
+	if fl != nil {
+		fl.Apply(r)
+	}
 	if err := report.Render(c.m.Stdout, r, f, color); err != nil {
 		return err
 	}

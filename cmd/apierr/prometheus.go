@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"strings"
+	"time"
+
+	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/fleet"
+	"github.com/apierr/apierr/report"
+)
+
+// `apierr report --prometheus URL`: the fleet's report from the counters
+// in an engine with the Prometheus query API (Prometheus, Thanos, Mimir,
+// VictoriaMetrics). Counts are exact deltas of the counters (package
+// fleet); what metrics cannot carry comes from the catalog or stays empty.
+
+// promFlags are --prometheus and the flags that go with it.
+type promFlags struct {
+	fset                   *flag.FlagSet
+	url                    string
+	tokenFile, tokenEnv    string
+	user                   string
+	passwordFile, password string
+	ca, match              string
+}
+
+// addPromFlags registers --prometheus and its credentials on fset; call it
+// before addRemoteFlags, which registers --timeout when nothing has.
+func addPromFlags(fset *flag.FlagSet) *promFlags {
+	o := &promFlags{fset: fset}
+	fset.StringVar(&o.url, "prometheus", "", "build the fleet's report from the counters in the engine at `URL` (Prometheus, Thanos, Mimir, VictoriaMetrics)")
+	fset.StringVar(&o.tokenFile, "prometheus-token-file", "", "send the bearer token in `FILE` to the --prometheus engine")
+	fset.StringVar(&o.tokenEnv, "prometheus-token-env", "", "send the bearer token in the environment variable `VAR` to the --prometheus engine")
+	fset.StringVar(&o.user, "prometheus-user", "", "basic-auth `USER` for the --prometheus engine (password from --prometheus-password-file or -env)")
+	fset.StringVar(&o.passwordFile, "prometheus-password-file", "", "basic-auth password for --prometheus in `FILE`")
+	fset.StringVar(&o.password, "prometheus-password-env", "", "basic-auth password for --prometheus in the environment variable `VAR`")
+	fset.StringVar(&o.ca, "prometheus-ca", "", "trust the CA certificates in `FILE` for an https --prometheus engine")
+	fset.StringVar(&o.match, "prometheus-match", "", "label `MATCHERS` that select apierr's targets, such as 'job=\"apierr\"'")
+	if fset.Lookup("timeout") == nil {
+		fset.Duration("timeout", 10*time.Second, "a source that does not answer within `DURATION` is reported as missing")
+	}
+	return o
+}
+
+// active says whether --prometheus was given.
+func (o *promFlags) active() bool { return o.url != "" }
+
+// read returns the fleet's rows for window (only vendor's, if set).
+func (o *promFlags) read(ctx context.Context, m *Main, cat *classify.Catalog, window report.Window, vendor string, others bool) (*fleet.Fleet, error) {
+	if others {
+		return nil, usageErrorf("give --prometheus alone, not with --db or --remote")
+	}
+	token, err := readSecret(m.Getenv, o.tokenFile, o.tokenEnv, "--prometheus bearer token")
+	if err != nil {
+		return nil, err
+	}
+	password, err := readSecret(m.Getenv, o.passwordFile, o.password, "--prometheus password")
+	if err != nil {
+		return nil, err
+	}
+	if password != "" && o.user == "" {
+		return nil, usageErrorf("--prometheus-password-file and -env need --prometheus-user")
+	}
+	p := fleet.NewPrometheus(o.url)
+	p.BearerToken, p.Username, p.Password, p.CAFile, p.Match = token, o.user, password, o.ca, o.match
+	if g, ok := o.fset.Lookup("timeout").Value.(flag.Getter); ok {
+		if d, ok := g.Get().(time.Duration); ok && d > 0 {
+			p.Timeout = d
+		}
+	}
+	return p.Read(ctx, window, report.PreviousOf(window), report.TrendStep(window), fleet.Filter{Vendor: vendor}, describe(cat))
+}
+
+// describe gives the catalog's message, status and range of a known code:
+// what the counters do not carry.
+func describe(cat *classify.Catalog) func(vendor, code string) (fleet.Entry, bool) {
+	entries := map[[2]string]fleet.Entry{}
+	for _, v := range cat.Vendors() {
+		for _, e := range cat.Entries(v) {
+			entries[[2]string{e.Vendor, e.Code}] = fleet.Entry{Message: e.Message, HTTPStatus: e.Status, Range: e.Range}
+		}
+	}
+	return func(vendor, code string) (fleet.Entry, bool) {
+		e, ok := entries[[2]string{strings.ToLower(vendor), code}]
+		return e, ok
+	}
+}
