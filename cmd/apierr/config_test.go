@@ -39,15 +39,50 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if time.Duration(c.Retention) != 7*24*time.Hour || c.Limits.LineBytes != 64<<10 || c.Limits.Vendors != 1000 || c.Inputs[0].Format.Fields["status"] != "res.code" {
+	if time.Duration(c.Retention) != 7*24*time.Hour || c.Limits.LineBytes != 64<<10 || c.Limits.Vendors != 1000 || c.Inputs[0].Format.Fields["status"][0] != "res.code" {
 		t.Fatalf("got %+v", c)
 	}
+	c, err = ParseConfig(strings.NewReader(`inputs:
+  - paths: /var/log/app/*.log
+    format: {status: [resp.code, http_status], latency: "took:s", headers: [resp.headers, "origin_*"]}
+    service: checkout
+    match: {msg: "outbound request", logger: "/^httpx?$/"}
+    text: skip
+host: web-1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Inputs[0]
+	if c.Host != "web-1" || len(in.Paths) != 1 || in.Service != "checkout" || len(in.Format.Fields["status"]) != 2 {
+		t.Fatalf("got %+v", c)
+	}
+	m, err := in.Mapping()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.SkipText || len(m.Match) != 2 || m.Match[0].Regexp == nil || m.Match[1].Value != "outbound request" {
+		t.Fatalf("mapping Match=%+v SkipText=%v", m.Match, m.SkipText)
+	}
+	if h, _ := os.Hostname(); DefaultConfig().Host != h {
+		t.Fatalf("default host %q, want %q", DefaultConfig().Host, h)
+	}
 	for _, tc := range []struct{ name, in, want string }{
-		{"ErrUnknownKey", "flush_intervall: 2s\n", "field flush_intervall not found"},
-		{"ErrNestedUnknownKey", "summary: {evry: 1h}\n", "field evry not found"},
+		{"ErrUnknownKey", "flush_intervall: 2s\n", `line 1: unknown key "flush_intervall" (did you mean "flush_interval"?)`},
+		{"ErrNestedUnknownKey", "summary: {evry: 1h}\n", `summary: unknown key "evry" (did you mean "every"?)`},
+		{"ErrUnknownKeyFar", "colour: red\n", `unknown key "colour" (known keys: db, inputs,`},
+		{"ErrInputKey", "inputs: [{paths: [a], servce: x}]\n", `inputs[0]: unknown key "servce" (did you mean "service"?)`},
+		{"ErrTypeInt", "limits: {vendors: lots}\n", `line 1: limits.vendors: want a whole number, got "lots"`},
+		{"ErrTypeList", "inputs: {paths: a}\n", `inputs: want a list, got a mapping`},
+		{"ErrTypeString", "db: [a, b]\n", `db: want a string, got a list`},
+		{"ErrTypeMatch", "inputs: [{paths: [a], match: yes}]\n", `inputs[0].match: want a mapping`},
+		{"ErrFormatPaths", "inputs: [{paths: [a], format: {status: {a: b}}}]\n", `status: want a path or a list of paths`},
+		{"ErrLatencyUnit", "inputs: [{paths: [a], format: {latency: \"took:h\"}}]\n", `inputs[0].format: field latency: unknown latency unit "h"`},
+		{"ErrMatchRegexp", "inputs: [{paths: [a], match: {msg: \"/(/\"}}]\n", `inputs[0].match msg`},
+		{"ErrText", "inputs: [{paths: [a], text: drop}]\n", `inputs[0].text: want skip, got "drop"`},
 		{"ErrDuration", "retention: forever\n", `bad duration "forever"`},
 		{"ErrSize", "limits: {line_bytes: huge}\n", `bad size "huge"`},
-		{"ErrFormat", "inputs: [{paths: [a], format: xml}]\n", "want auto or a field mapping"},
+		{"ErrFormat", "inputs: [{paths: [a], format: xml}]\n", `inputs[0].format: want auto or a field mapping, got "xml"`},
 		{"ErrFormatField", "inputs: [{paths: [a], format: {colour: x}}]\n", `inputs[0].format: unknown field "colour"`},
 		{"ErrNoPaths", "inputs: [{format: auto}]\n", "inputs[0].paths"},
 		{"ErrGlob", "inputs: [{paths: [\"[\"]}]\n", "bad glob"},

@@ -21,19 +21,19 @@ type IngestCommand struct{ m *Main }
 // Standard input has no position and counts every time.
 func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	fset := c.m.newFlagSet("ingest", "ingest [--config FILE] [--db PATH] FILE... | -")
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
+	configPath := c.m.configFlag(fset)
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
 	quiet := fset.Bool("q", false, "no progress and no summary line")
 	cpuprofile := fset.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
-	if fset.NArg() == 0 {
-		return usageErrorf("ingest: name the files to read, or - for standard input")
-	}
 	cfg, err := c.m.loadConfig(*configPath)
 	if err != nil {
 		return err
+	}
+	if fset.NArg() == 0 && len(cfg.Inputs) == 0 {
+		return usageErrorf("ingest: name the files to read, or - for standard input")
 	}
 	stdin := len(fset.Args()) == 1 && fset.Arg(0) == "-"
 	if !stdin {
@@ -54,6 +54,12 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var groups []fileGroup // each file gets the settings of the input that matches it
+	if !stdin {
+		if groups, err = cfg.groupFiles(fset.Args()); err != nil {
+			return err
+		}
+	}
 	db := storage.NewDB(c.m.dbPath(*dbFlag, cfg.DB))
 	db.Limits = limitsOf(cfg)
 	db.Exclusive = true // one writer per database: a second one stops with the holder's pid
@@ -62,8 +68,11 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	p := daemon.NewPipeline(db, cat, []ingest.Mapping{mapping}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
-	p.Retention = time.Duration(cfg.Retention)
+	newPipeline := func(m ingest.Mapping) *daemon.Pipeline {
+		p := daemon.NewPipeline(db, cat, []ingest.Mapping{m}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
+		p.Retention = time.Duration(cfg.Retention)
+		return p
+	}
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -77,18 +86,28 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	stop := c.progress(p, *quiet)
+	var st daemon.Stats
 	if stdin {
-		err = p.ReadStream(ctx, c.m.Stdin)
-	} else {
-		err = p.ReadFiles(ctx, fset.Args())
+		groups = []fileGroup{{Mapping: mapping}}
 	}
-	stop()
-	if err != nil {
-		return err
+	for _, g := range groups {
+		p := newPipeline(g.Mapping)
+		stop := c.progress(p, *quiet)
+		if stdin {
+			err = p.ReadStream(ctx, c.m.Stdin)
+		} else {
+			err = p.ReadFiles(ctx, g.Files)
+		}
+		stop()
+		if err != nil {
+			return err
+		}
+		gs := p.Stats()
+		st.Lines, st.Bytes, st.Requests, st.Errors, st.Malformed, st.Skipped = st.Lines+gs.Lines, st.Bytes+gs.Bytes,
+			st.Requests+gs.Requests, st.Errors+gs.Errors, st.Malformed+gs.Malformed, st.Skipped+gs.Skipped
 	}
 	if !*quiet {
-		el, st := time.Since(start), p.Stats()
+		el := time.Since(start)
 		fmt.Fprintf(c.m.Stderr, "apierr: ingested %d lines (%.1f MB) in %.2fs (%.0f lines/s, %.0f MB/s): %d requests, %d errors, %d malformed; peak RSS %.1f MiB\n",
 			st.Lines, float64(st.Bytes)/1e6, el.Seconds(), float64(st.Lines)/el.Seconds(), float64(st.Bytes)/1e6/el.Seconds(),
 			st.Requests, st.Errors, st.Malformed, daemon.PeakRSS())

@@ -41,7 +41,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	fset := c.m.newFlagSet("report", "report [--db PATH]... [--since DUR | --from T --to T] [--vendor V] [--category C] [--top N] [--format F] [--fail-if COND]...")
 	var dbs, failIf stringsFlag
 	fset.Var(&dbs, "db", "database `PATH`; repeat to merge several hosts' databases")
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (for its db and vendors_dir)")
+	configPath := c.m.configFlag(fset)
 	since := fset.String("since", "24h", "report the last `DURATION` (such as 1h, 24h, 7d)")
 	from := fset.String("from", "", "window start, RFC 3339 (with --to)")
 	to := fset.String("to", "", "window end, RFC 3339 (with --from)")
