@@ -234,6 +234,10 @@ func (a *analysis) print(w io.Writer) {
 		tw.Flush()
 	}
 
+	if a.lines == 0 {
+		fmt.Fprintf(w, "\n  The file is empty: nothing to check yet.\n")
+		return
+	}
 	snippet := a.snippet()
 	if snippet == "" {
 		if a.records > 0 {

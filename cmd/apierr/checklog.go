@@ -67,7 +67,7 @@ type pathStat struct {
 	lines, reqLines                          int
 	method, url, host, status, notStatus     int
 	timeLike, number, float, small, str, obj int
-	miss                                     [numCheckFields]int // lines where the field was not found
+	miss                                     [numCheckFields]int    // lines where the field was not found
 	values                                   map[string]*valueCount // short strings, for a match
 }
 
@@ -360,7 +360,7 @@ var (
 	headerHints   = []string{"header", "headers"}
 	durationHints = []string{"duration", "latency", "took", "elapsed", "rtt", "ms"}
 	traceHints    = []string{"trace", "request_id", "requestid", "correlation", "trace_id"}
-	serviceNames  = map[string]bool{"service": true, "servicename": true, "app": true, "appname": true, "application": true, "component": true, "svc": true}
+	callerKeys  = map[string]bool{"service": true, "servicename": true, "app": true, "appname": true, "application": true, "component": true, "svc": true}
 	hostHints     = []string{"host", "domain", "authority", "server"}
 )
 
@@ -477,7 +477,7 @@ func (a *analysis) guess(f int) string {
 				score = s.str
 			}
 		case chService:
-			if serviceNames[leafName(s.path)] && s.str == s.lines {
+			if callerKeys[leafName(s.path)] && s.str == s.lines {
 				score = s.str
 			}
 		}

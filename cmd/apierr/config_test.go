@@ -114,3 +114,71 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestConfig_InputSettings: ingest and classify decode each file with the
+// settings of the config input whose globs match it, and ingest with no
+// file reads every input's files once.
+func TestConfig_InputSettings(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	// Input 0: a shape of its own, mapped; lines of other kinds between.
+	os.MkdirAll(dir+"/a", 0o755)
+	os.MkdirAll(dir+"/b", 0o755)
+	os.WriteFile(dir+"/a/calls.log", []byte(
+		`{"at":"`+now+`","msg":"outbound","verb":"GET","to":"https://api.voucherify.io/v1/x","rc":[503]}`+"\n"+
+			`{"at":"`+now+`","msg":"outbound","verb":"GET","to":"https://api.voucherify.io/v1/x","res":{"rc":404}}`+"\n"+
+			`{"at":"`+now+`","msg":"cache miss","verb":"GET"}`+"\n"+
+			"Traceback (most recent call last):\n"), 0o644)
+	// Input 1: auto, whose files must not get input 0's mapping.
+	os.WriteFile(dir+"/b/flat.jsonl", []byte(`{"ts":"`+now+`","method":"GET","url":"https://acme.picqer.com/api/v1/orders","status":500}`+"\n"), 0o644)
+	cfg := dir + "/apierr.yaml"
+	os.WriteFile(cfg, []byte(`db: `+dir+`/apierr.db
+inputs:
+  - paths: "`+dir+`/a/*.log"
+    format: {time: at, method: verb, url: to, status: [rc, res.rc]}
+    match: {msg: outbound}
+    text: skip
+  - paths: ["`+dir+`/b/*.jsonl"]
+`), 0o644)
+
+	code, out, errs := run(t, "", "classify", "--config", cfg, dir+"/a/calls.log")
+	if code != 0 {
+		t.Fatalf("classify: exit %d: %s", code, errs)
+	}
+	want := []string{`"line":1,"malformed":true,"reason":"bad status"`, `"line":2,"error":true,"vendor":"voucherify","code":"http_404"`,
+		`{"line":3,"skipped":true,"reason":"not matched"}`, `{"line":4,"skipped":true,"reason":"text line"}`}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("classify: no %s in:\n%s", w, out)
+		}
+	}
+	if code, out, _ := run(t, "", "classify", "--config", cfg, dir+"/b/flat.jsonl"); code != 0 || !strings.Contains(out, `"vendor":"picqer","code":"http_500"`) {
+		t.Errorf("classify of input 1's file: exit %d:\n%s", code, out)
+	}
+
+	code, _, errs = run(t, "", "ingest", "--config", cfg)
+	if code != 0 || !strings.Contains(errs, "ingested 5 lines") || !strings.Contains(errs, "2 requests, 2 errors, 1 malformed") {
+		t.Fatalf("ingest with no file: exit %d: %s", code, errs)
+	}
+	code, _, errs = run(t, "", "ingest", "--config", cfg)
+	if code != 0 || !strings.Contains(errs, "ingested 0 lines") {
+		t.Fatalf("ingest again: exit %d: %s", code, errs)
+	}
+}
+
+// TestClassifyCommand_Records: a line that carries several records (an
+// OTLP/JSON export) prints one object per record, with the line's number.
+func TestClassifyCommand_Records(t *testing.T) {
+	code, out, errs := run(t, "", "classify", "../../testdata/classify/shapes/otlp.jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	perLine := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		n, _, _ := strings.Cut(strings.TrimPrefix(l, `{"line":`), ",")
+		perLine[n]++
+	}
+	if len(perLine) >= strings.Count(out, "\n") {
+		t.Fatalf("no line printed several records:\n%s", out)
+	}
+}
