@@ -14,9 +14,9 @@ import (
 // tally decodes and classifies n generated lines.
 type tally struct {
 	lines, requests, errors, skipped, malformed, noResponse, idempotent int
-	categories                                                         map[classify.Category]int
-	groups, endpoints, vendors, services                               map[string]bool
-	first, last                                                        time.Time
+	categories                                                          map[classify.Category]int
+	groups, endpoints, vendors, services                                map[string]bool
+	first, last                                                         time.Time
 }
 
 func count(tb testing.TB, g *traffic.Generator, cat *classify.Catalog, n int) tally {

@@ -360,7 +360,7 @@ var (
 	headerHints   = []string{"header", "headers"}
 	durationHints = []string{"duration", "latency", "took", "elapsed", "rtt", "ms"}
 	traceHints    = []string{"trace", "request_id", "requestid", "correlation", "trace_id"}
-	callerKeys  = map[string]bool{"service": true, "servicename": true, "app": true, "appname": true, "application": true, "component": true, "svc": true}
+	callerKeys    = map[string]bool{"service": true, "servicename": true, "app": true, "appname": true, "application": true, "component": true, "svc": true}
 	hostHints     = []string{"host", "domain", "authority", "server"}
 )
 
