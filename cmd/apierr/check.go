@@ -91,6 +91,7 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	// The sample logs.
+	advised := 0
 	for _, name := range fset.Args() {
 		if ctx.Err() != nil {
 			break
@@ -103,6 +104,9 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 			continue
 		}
 		a.print(out)
+		if a.advice != "" {
+			advised++
+		}
 	}
 
 	fmt.Fprintln(out)
@@ -110,10 +114,14 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 	case p.errors > 0:
 		return usageErrorf("check: %s, %s", plural(p.errors, "error"), plural(p.warned, "warning"))
 	case p.warned > 0:
-		fmt.Fprintf(out, "No errors, %s.\n", plural(p.warned, "warning"))
+		fmt.Fprintf(out, "No errors, %s.", plural(p.warned, "warning"))
 	default:
-		fmt.Fprintln(out, "No problems found.")
+		fmt.Fprint(out, "No problems found.")
 	}
+	if advised > 0 {
+		fmt.Fprintf(out, " Settings to add for %s: see above.", plural(advised, "log file"))
+	}
+	fmt.Fprintln(out)
 	return nil
 }
 
@@ -247,7 +255,7 @@ func (a *analysis) print(w io.Writer) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "\n  %s\n\n%s\n", a.advice, snippet)
+	fmt.Fprintf(w, "\n  %s\n\n%s", a.advice, snippet)
 }
 
 func pct(n, of int) float64 {

@@ -155,7 +155,11 @@ func TestCheckCommand_Match(t *testing.T) {
 		}
 	}
 	cfgPath := filepath.Join(dir, "apierr.yaml")
-	os.WriteFile(cfgPath, []byte(snippetOf(t, out)+"    text: skip\n"), 0o644)
+	snippet := snippetOf(t, out)
+	if !strings.Contains(snippet, "text: skip") {
+		t.Errorf("no text: skip in:\n%s", snippet)
+	}
+	os.WriteFile(cfgPath, []byte(snippet), 0o644)
 	code, out, errs = run(t, "", "check", "--config", cfgPath, logPath)
 	if code != 0 || !strings.Contains(out, "4 requests, 21 skipped lines, 0 malformed lines") || !strings.Contains(out, "not matched") {
 		t.Fatalf("exit %d with the match:\n%s%s", code, out, errs)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,9 @@ type analysis struct {
 	reqLines  int // of them, lines that decoded to a request
 	mapped    map[string]bool
 
-	advice string // the heading of the snippet
+	skipText   bool     // the mapping skips text lines already
+	inputPaths []string // the globs of the input that reads the file
+	advice     string   // the heading of the snippet
 }
 
 // pathStat is what one dotted path of the lines' JSON held.
@@ -103,6 +106,10 @@ func analyzeFile(ctx context.Context, cfg Config, cat *classify.Catalog, name st
 	}
 	for _, m := range mapping.Match {
 		a.mapped[m.Path] = true
+	}
+	a.skipText = mapping.SkipText
+	if a.input >= 0 {
+		a.inputPaths = cfg.Inputs[a.input].Paths
 	}
 	switch {
 	case a.input >= 0 && cfg.Inputs[a.input].Service != "":
@@ -580,19 +587,37 @@ func (a *analysis) snippet() string {
 		}
 	}
 	mpath, mvalue := a.suggestMatch()
-	if len(fields) == 0 && mpath == "" {
+	// Text lines between JSON request lines: stack traces, banners.
+	text := !a.skipText && a.malformedBy[ingest.ReasonNotJSON] != nil && a.jsonLines > 0
+	if len(fields) == 0 && mpath == "" && !text {
 		return ""
 	}
-	switch {
-	case len(fields) > 0 && mpath != "":
-		a.advice = "Mapping: most lines are not requests, and some fields were not found. Paste this into the config:"
-	case mpath != "":
-		a.advice = fmt.Sprintf("Most lines (%.0f%%) are skipped. Name the request lines with match (paste into the config):", pct(a.skipped, a.lines))
-	default:
-		a.advice = "Mapping: these fields were not found where apierr looks by itself, but the lines have them. Paste this into the config:"
+	var says []string
+	if len(fields) > 0 {
+		says = append(says, "these fields were not found where apierr looks by itself, but the lines have them (format)")
 	}
+	if mpath != "" {
+		says = append(says, fmt.Sprintf("most lines (%.0f%%) are not requests: name the request lines (match)", pct(a.skipped, a.lines)))
+	}
+	if text {
+		says = append(says, "text lines sit between the JSON lines: skip them instead of counting them malformed (text)")
+	}
+	a.advice = "To do: " + strings.Join(says, "; ") + ".\n  Paste this into the config"
 	var b strings.Builder
-	fmt.Fprintf(&b, "    inputs:\n      - paths: [%s]\n", strconv.Quote(a.name))
+	paths := []string{a.name}
+	if abs, err := filepath.Abs(a.name); err == nil {
+		paths[0] = abs
+	}
+	if a.input >= 0 {
+		paths = a.inputPaths
+		a.advice += fmt.Sprintf(" (the keys go into inputs[%d], which reads this file)", a.input)
+	}
+	a.advice += ":"
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = strconv.Quote(p)
+	}
+	fmt.Fprintf(&b, "    inputs:\n      - paths: [%s]\n", strings.Join(quoted, ", "))
 	if len(fields) > 0 {
 		b.WriteString("        format:\n")
 		for _, f := range fields {
@@ -601,6 +626,9 @@ func (a *analysis) snippet() string {
 	}
 	if mpath != "" {
 		fmt.Fprintf(&b, "        match: {%s: %s}\n", yamlScalar(mpath), strconv.Quote(mvalue))
+	}
+	if text {
+		b.WriteString("        text: skip\n")
 	}
 	return b.String()
 }

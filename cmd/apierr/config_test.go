@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -181,4 +182,32 @@ func TestClassifyCommand_Records(t *testing.T) {
 	if len(perLine) >= strings.Count(out, "\n") {
 		t.Fatalf("no line printed several records:\n%s", out)
 	}
+}
+
+// TestConfigFlag: --config defaults to $APIERR_CONFIG, else the system
+// config when it exists, else none.
+func TestConfigFlag(t *testing.T) {
+	dir := t.TempDir()
+	sys := dir + "/apierr.yaml"
+	old := systemConfig
+	t.Cleanup(func() { systemConfig = old })
+	systemConfig = sys
+	env := map[string]string{}
+	check := func(want string) {
+		t.Helper()
+		var out bytes.Buffer
+		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string { return env[k] }}
+		if code := m.ExitCode(m.Run(context.Background(), []string{"check"})); code != 0 {
+			t.Fatalf("exit %d: %s", code, out.String())
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("want %q in:\n%s", want, out.String())
+		}
+	}
+	check("Config: none given")
+	os.WriteFile(sys, []byte("db: "+dir+"/a.db\n"), 0o644)
+	check("Config: " + sys)
+	env["APIERR_CONFIG"] = dir + "/other.yaml"
+	os.WriteFile(env["APIERR_CONFIG"], []byte("log_level: debug\n"), 0o644)
+	check("Config: " + dir + "/other.yaml")
 }
