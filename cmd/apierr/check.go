@@ -228,7 +228,7 @@ func (a *analysis) print(w io.Writer) {
 		fmt.Fprintf(w, "\n  Vendors seen:  %s\n", topCounts(a.vendors, 8))
 	}
 	if len(a.malformedBy) > 0 {
-		fmt.Fprintf(w, "\n  Malformed lines (request-like, but missing what a call needs):\n")
+		fmt.Fprintf(w, "\n  Malformed lines (counted by reason, shown in the report):\n")
 		for _, r := range sortedSamples(a.malformedBy) {
 			fmt.Fprintf(tw, "    %s\t%s\tfirst on line %d\n", r.reason, plural(r.count, "line"), r.first)
 		}

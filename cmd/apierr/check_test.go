@@ -161,7 +161,7 @@ func TestCheckCommand_Match(t *testing.T) {
 	}
 	os.WriteFile(cfgPath, []byte(snippet), 0o644)
 	code, out, errs = run(t, "", "check", "--config", cfgPath, logPath)
-	if code != 0 || !strings.Contains(out, "4 requests, 21 skipped lines, 0 malformed lines") || !strings.Contains(out, "not matched") {
+	if code != 0 || !strings.Contains(out, "4 requests, 21 skipped lines, 0 malformed lines") || !strings.Contains(out, "not matched") || !strings.Contains(out, "Nothing to map") {
 		t.Fatalf("exit %d with the match:\n%s%s", code, out, errs)
 	}
 }

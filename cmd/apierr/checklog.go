@@ -60,6 +60,7 @@ type analysis struct {
 	mapped    map[string]bool
 
 	skipText   bool     // the mapping skips text lines already
+	hasMatch   bool     // the mapping names the request lines already
 	inputPaths []string // the globs of the input that reads the file
 	advice     string   // the heading of the snippet
 }
@@ -107,7 +108,7 @@ func analyzeFile(ctx context.Context, cfg Config, cat *classify.Catalog, name st
 	for _, m := range mapping.Match {
 		a.mapped[m.Path] = true
 	}
-	a.skipText = mapping.SkipText
+	a.skipText, a.hasMatch = mapping.SkipText, len(mapping.Match) > 0
 	if a.input >= 0 {
 		a.inputPaths = cfg.Inputs[a.input].Paths
 	}
@@ -540,7 +541,8 @@ func (a *analysis) sortedPaths() []*pathStat {
 // suggestMatch returns a path and value common to the request lines and
 // rare elsewhere, when most lines are skipped.
 func (a *analysis) suggestMatch() (string, string) {
-	if a.lines == 0 || a.skipped*2 <= a.lines || a.reqLines == 0 {
+	notReq := a.skippedBy[ingest.ReasonNotRequest]
+	if a.hasMatch || notReq == nil || notReq.count*2 <= a.lines || a.reqLines == 0 {
 		return "", ""
 	}
 	var bestPath, bestValue string
@@ -597,12 +599,12 @@ func (a *analysis) snippet() string {
 		says = append(says, "these fields were not found where apierr looks by itself, but the lines have them (format)")
 	}
 	if mpath != "" {
-		says = append(says, fmt.Sprintf("most lines (%.0f%%) are not requests: name the request lines (match)", pct(a.skipped, a.lines)))
+		says = append(says, fmt.Sprintf("most lines (%.0f%%) are not requests: name the request lines (match)", pct(a.skippedBy[ingest.ReasonNotRequest].count, a.lines)))
 	}
 	if text {
 		says = append(says, "text lines sit between the JSON lines: skip them instead of counting them malformed (text)")
 	}
-	a.advice = "To do: " + strings.Join(says, "; ") + ".\n  Paste this into the config"
+	a.advice = "To do:\n    - " + strings.Join(says, "\n    - ") + "\n  Paste this into the config"
 	var b strings.Builder
 	paths := []string{a.name}
 	if abs, err := filepath.Abs(a.name); err == nil {

@@ -235,7 +235,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return c, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		return c, yamlError(err)
 	}
 	if len(doc.Content) > 0 {
 		if err := checkNode("", doc.Content[0], reflect.TypeOf(c)); err != nil {
@@ -245,7 +245,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		return c, yamlError(err)
 	}
 	return c, c.Validate()
 }
@@ -314,6 +314,13 @@ func (m *Main) dbPath(flagValue, configValue string) string {
 		state = filepath.Join(home, ".local", "state")
 	}
 	return filepath.Join(state, "apierr", "apierr.db")
+}
+
+// yamlError is the YAML parser's message without its package's framing.
+func yamlError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	return errors.New(strings.TrimSpace(msg))
 }
 
 // checkNode walks a YAML node against the Go type it decodes into, so that
