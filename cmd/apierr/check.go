@@ -60,7 +60,7 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(out, "Config: %s\n", *configPath)
 		var err error
 		if cfg, err = readConfig(*configPath); err != nil {
-			p.fail("%v", errText(err))
+			p.fail("%v", err)
 			cfg = DefaultConfig()
 		} else {
 			p.ok("keys and values (%s)", plural(len(cfg.Inputs), "input"))
@@ -77,7 +77,7 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 	}
 	cat, err := catalogFor(cfg)
 	if err != nil {
-		p.fail("vendor files: %v", errText(err))
+		p.fail("vendor files: %v", err)
 		cat, _ = loadCatalog("")
 	} else {
 		builtin, _ := loadCatalog("")
@@ -100,7 +100,7 @@ func (c *CheckCommand) Run(ctx context.Context, args []string) error {
 		a, err := analyzeFile(ctx, cfg, cat, name)
 		if err != nil {
 			fmt.Fprintf(out, "Log file: %s\n", name)
-			p.fail("%v", errText(err))
+			p.fail("%v", err)
 			continue
 		}
 		a.print(out)
@@ -157,20 +157,10 @@ func readConfig(path string) (Config, error) {
 	}
 	defer f.Close()
 	c, err := ParseConfig(f)
-	var bad bool
-	if err != nil && strings.Contains(err.Error(), "bad glob") {
-		bad = true
-	}
-	if err != nil && !bad {
+	if err != nil && !strings.Contains(err.Error(), "bad glob") {
 		return c, err
 	}
-	return c, nil
-}
-
-// errText is err's message without the "config FILE:" prefix that check's
-// own heading already says.
-func errText(err error) string {
-	return err.Error()
+	return c, nil // checkGlobs names every bad glob
 }
 
 func plural(n int, what string) string {
