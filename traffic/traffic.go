@@ -1,7 +1,10 @@
 // Package traffic writes realistic synthetic request logs: successes with
-// bodies of 100 to 1,500 bytes, and errors of every vendor in the catalog,
-// rendered from each vendor definition's sample template. It feeds
-// `apierr demo`, `apierr generate` and the benchmarks.
+// bodies of 100 to 1,500 bytes, errors of every vendor in the catalog,
+// rendered from each vendor definition's sample template, and, when asked,
+// calls that got no response (timeouts, refused and reset connections, DNS
+// and TLS failures, as Go, Java, Python, Node, PHP and .NET clients spell
+// them) and the application's other log lines. It feeds `apierr demo`,
+// `apierr generate` and the benchmarks.
 //
 // It does no I/O of its own: lines are appended to a caller's buffer.
 package traffic
@@ -21,10 +24,27 @@ type Generator struct {
 	Step      time.Duration // time between lines
 	Errors    float64       // share of lines that are errors (0.2)
 	Malformed float64       // share of lines that are malformed (0.001)
+	Transport float64       // share of lines that are calls with no response (0)
+	Other     float64       // share of lines that are not requests: the application's other lines (0)
 
-	rng     *rand.Rand
-	vendors []vendor
-	n       int
+	// The following are read at the first line made; change them before.
+
+	// Vendors keeps only these vendor ids (nil: every vendor with a sample).
+	Vendors []string
+	// Codes keeps each vendor's first Codes codes of its catalog (0: all).
+	Codes int
+	// Endpoints is the number of endpoints per vendor (0 or 1: the
+	// sample's path only).
+	Endpoints int
+	// Services are the calling services named on each line
+	// (service_name); none: lines name no service.
+	Services []string
+
+	rng      *rand.Rand
+	vendors  []vendor
+	all      []vendor
+	prepared bool
+	n        int
 }
 
 type vendor struct {
@@ -61,9 +81,67 @@ func New(cat *classify.Catalog, seed int64) *Generator {
 		for i := range v.weight {
 			v.weight[i] /= total
 		}
+		g.all = append(g.all, v)
+	}
+	g.vendors = g.all
+	return g
+}
+
+// prepare applies Vendors, Codes and Endpoints.
+func (g *Generator) prepare() {
+	if g.prepared {
+		return
+	}
+	g.prepared = true
+	if g.Vendors == nil && g.Codes <= 0 && g.Endpoints <= 1 {
+		return // the defaults: the same lines as ever for a seed
+	}
+	keep := map[string]bool{}
+	for _, id := range g.Vendors {
+		keep[id] = true
+	}
+	g.vendors = nil
+	for _, v := range g.all {
+		if g.Vendors != nil && !keep[v.id] {
+			continue
+		}
+		if g.Codes > 0 && len(v.codes) > g.Codes {
+			v.codes, v.weight = v.codes[:g.Codes], append([]float64(nil), v.weight[:g.Codes]...)
+			for i := range v.weight {
+				v.weight[i] /= v.weight[len(v.weight)-1]
+			}
+		}
+		if g.Endpoints > 1 {
+			v.paths = endpoints(v.paths[0], g.Endpoints)
+		}
 		g.vendors = append(g.vendors, v)
 	}
-	return g
+}
+
+// endpoints returns n distinct paths next to the sample's path, made of
+// words (no digits, so that no endpoint is taken for an id).
+func endpoints(sample string, n int) []string {
+	dir := sample
+	if i := strings.LastIndexByte(sample, '/'); i > 0 {
+		dir = sample[:i]
+	}
+	paths := []string{sample}
+	for i := 1; len(paths) < n; i++ {
+		p := dir
+		for k := i; k > 0; k /= len(words) {
+			p += "/" + words[k%len(words)] + "s"
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// path picks one of the vendor's endpoints.
+func (g *Generator) path(v *vendor) string {
+	if len(v.paths) == 1 {
+		return v.paths[0]
+	}
+	return v.paths[g.rng.Intn(len(v.paths))]
 }
 
 func splitURL(u string) (base string, paths []string) {
@@ -84,6 +162,7 @@ func (g *Generator) Lines() int { return g.n }
 
 // Append appends one log line (with its newline) to dst.
 func (g *Generator) Append(dst []byte) []byte {
+	g.prepare()
 	ts := g.Start.Add(time.Duration(g.n) * g.Step)
 	g.n++
 	r := g.rng.Float64()
@@ -92,8 +171,24 @@ func (g *Generator) Append(dst []byte) []byte {
 		return g.malformed(dst, ts)
 	case r < g.Malformed+g.Errors && len(g.vendors) > 0:
 		return g.vendorError(dst, ts)
+	case r < g.Malformed+g.Errors+g.Transport && len(g.vendors) > 0:
+		return g.noResponse(dst, ts)
+	case r < g.Malformed+g.Errors+g.Transport+g.Other:
+		return g.other(dst, ts)
 	}
 	return g.success(dst, ts)
+}
+
+// head appends the fields every line has, up to the body, with the
+// calling service when there are Services.
+func (g *Generator) head(dst []byte, ts time.Time, method, url string, status, ms int) []byte {
+	dst = head(dst, ts, method, url, status, ms)
+	if len(g.Services) > 0 {
+		dst = append(dst, `,"service_name":"`...)
+		dst = append(dst, g.Services[g.rng.Intn(len(g.Services))]...)
+		dst = append(dst, '"')
+	}
+	return dst
 }
 
 // head appends the fields every line has, up to the body.
@@ -115,7 +210,7 @@ func (g *Generator) vendorError(dst []byte, ts time.Time) []byte {
 	v := &g.vendors[g.rng.Intn(len(g.vendors))]
 	if g.rng.Float64() < 0.05 { // gateway errors with an HTML page or nothing
 		status := []int{502, 503, 504}[g.rng.Intn(3)]
-		dst = head(dst, ts, "GET", v.host+v.paths[0], status, 30000)
+		dst = g.head(dst, ts, "GET", v.host+g.path(v), status, 30000)
 		if g.rng.Intn(2) == 0 {
 			dst = append(dst, `,"response_body":"<html><head><title>`...)
 			dst = strconv.AppendInt(dst, int64(status), 10)
@@ -139,7 +234,7 @@ func (g *Generator) vendorError(dst []byte, ts time.Time) []byte {
 	if method == "" {
 		method = "POST"
 	}
-	dst = head(dst, ts, method, v.host+v.paths[0], status, 20+g.rng.Intn(400))
+	dst = g.head(dst, ts, method, v.host+g.path(v), status, 20+g.rng.Intn(400))
 	if status == 429 || c.Category == classify.RateLimit {
 		dst = append(dst, `,"response_headers":{"Retry-After":"`...)
 		dst = strconv.AppendInt(dst, int64(1+g.rng.Intn(30)), 10)
@@ -158,9 +253,9 @@ func (g *Generator) success(dst []byte, ts time.Time) []byte {
 	method := "GET"
 	if len(g.vendors) > 0 {
 		v := &g.vendors[g.rng.Intn(len(g.vendors))]
-		host, path, method = v.host, v.paths[0], "GET"
+		host, path, method = v.host, g.path(v), "GET"
 	}
-	dst = head(dst, ts, method, host+path, 200, 10+g.rng.Intn(300))
+	dst = g.head(dst, ts, method, host+path, 200, 10+g.rng.Intn(300))
 	// A body of about 100 to 1,400 bytes: a list of records, as a JSON string.
 	size := 100 + g.rng.Intn(1200)
 	dst = append(dst, `,"response_body":"{\"data\":[`...)
@@ -214,6 +309,7 @@ func appendJSONString(dst []byte, s string) []byte {
 // AppendRateLimited appends a throttled request: Picqer's 429 with its
 // code 28 body, or Voucherify's 429 with Retry-After.
 func (g *Generator) AppendRateLimited(dst []byte) []byte {
+	g.prepare()
 	ts := g.Start.Add(time.Duration(g.n) * g.Step)
 	g.n++
 	if g.rng.Intn(2) == 0 {

@@ -22,6 +22,13 @@ type classifyLine struct {
 	classify.Event
 }
 
+// skippedLine is a line that is not a request (see ingest.Skipped).
+type skippedLine struct {
+	Line    int64  `json:"line"`
+	Skipped bool   `json:"skipped"`
+	Reason  string `json:"reason"`
+}
+
 type malformedLine struct {
 	Line      int64  `json:"line"`
 	Malformed bool   `json:"malformed"`
@@ -29,9 +36,11 @@ type malformedLine struct {
 }
 
 // Run reads FILE (or standard input for "-" or no argument) a line at a
-// time, in constant memory.
+// time, in constant memory. A line that carries several records (OTLP)
+// prints one object per record, each with the line's number.
 func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("classify", "classify [flags] [FILE | -]")
+	fs := c.m.newFlagSet("classify", "classify [--config FILE] [FILE | -]")
+	configPath := c.m.configFlag(fs)
 	vendorsDir := c.m.vendorsFlag(fs)
 	maxLine := fs.Int("max-line", ingest.DefaultMaxLine, "longest line in `BYTES`; longer lines are reported malformed")
 	if err := parseFlags(fs, args); err != nil {
@@ -40,7 +49,25 @@ func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 1 {
 		return usageErrorf("classify takes one file (or - for standard input), got %d", fs.NArg())
 	}
-	cat, err := loadCatalog(*vendorsDir)
+	cfg, err := c.m.loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *vendorsDir != "" {
+		cfg.VendorsDir = *vendorsDir
+	}
+	cat, err := catalogFor(cfg)
+	if err != nil {
+		return err
+	}
+	// A file gets the settings of the config input whose globs match it;
+	// standard input those of the first input.
+	var mapping ingest.Mapping
+	if name := fs.Arg(0); name != "" && name != "-" {
+		mapping, err = cfg.mappingFor(name)
+	} else {
+		mapping, err = mappingOf(cfg)
+	}
 	if err != nil {
 		return err
 	}
@@ -59,8 +86,14 @@ func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	lr := ingest.NewLineReader(in, *maxLine)
-	dec := ingest.NewDecoder(ingest.AutoMapping())
+	dec := ingest.NewDecoder(mapping)
 	cl := classify.NewClassifier(cat)
+	var encErr error
+	emit := func(v any) {
+		if encErr == nil {
+			encErr = enc.Encode(v)
+		}
+	}
 	for n := int64(1); ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			break
@@ -72,21 +105,22 @@ func (c *ClassifyCommand) Run(ctx context.Context, args []string) error {
 		if err != nil && !errors.Is(err, ingest.ErrLineTooLong) {
 			return fmt.Errorf("read: %w", err)
 		}
-		if err == nil {
-			var rec *ingest.Record
-			if rec, err = dec.Decode(line); err == nil {
-				if err := enc.Encode(classifyLine{Line: n, Event: cl.Classify(rec)}); err != nil {
-					return err
+		if err != nil { // too long
+			emit(malformedLine{Line: n, Malformed: true, Reason: ingest.ReasonTooLong})
+		} else {
+			dec.DecodeAll(line, func(rec *ingest.Record, err error) {
+				switch {
+				case err == nil:
+					emit(classifyLine{Line: n, Event: cl.Classify(rec)})
+				case ingest.Skipped(err):
+					emit(skippedLine{Line: n, Skipped: true, Reason: ingest.Reason(err)})
+				default:
+					emit(malformedLine{Line: n, Malformed: true, Reason: ingest.Reason(err)})
 				}
-				continue
-			}
+			})
 		}
-		reason := ingest.Reason(err)
-		if errors.Is(err, ingest.ErrLineTooLong) {
-			reason = ingest.ReasonTooLong
-		}
-		if err := enc.Encode(malformedLine{Line: n, Malformed: true, Reason: reason}); err != nil {
-			return err
+		if encErr != nil {
+			return encErr
 		}
 	}
 	return out.Flush()

@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/apierr/apierr/classify"
@@ -12,28 +15,63 @@ import (
 // GenerateCommand writes synthetic request-log lines (benchmark input).
 type GenerateCommand struct{ m *Main }
 
-// Run writes --lines lines to standard output.
+// Run writes --lines lines to standard output. The defaults write the
+// benchmarks' mix; the other flags make it as diverse as a real fleet's.
 func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed S] [--errors F] [--malformed F] [--start T] [--step D]")
+	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed S] [--errors F] [--malformed F] [--transport F] [--other F] [--start T] [--step D | --span D] [--vendors V,...] [--codes N] [--endpoints N] [--services N]")
 	lines := fset.Int("lines", 100_000, "how many `N` lines to write")
 	seed := fset.Int64("seed", 1, "random `SEED`: the same seed writes the same lines")
-	errs := fset.Float64("errors", 0.2, "share of error lines, 0 to 1")
-	malformed := fset.Float64("malformed", 0.001, "share of malformed lines, 0 to 1")
-	start := fset.String("start", "", "time of the first line, RFC 3339 (default: now minus lines × step)")
-	step := fset.Duration("step", 10*time.Millisecond, "time between lines")
+	errs := fset.Float64("errors", 0.2, "share `F` of lines that are errors with a response, 0 to 1")
+	malformed := fset.Float64("malformed", 0.001, "share `F` of malformed lines, 0 to 1")
+	transport := fset.Float64("transport", 0, "share `F` of calls that got no response (timeouts, refused, DNS, TLS), 0 to 1")
+	other := fset.Float64("other", 0, "share `F` of lines that are not requests (the application's other log lines, skipped), 0 to 1")
+	start := fset.String("start", "", "`TIME` of the first line, RFC 3339 (default: now minus the span)")
+	step := fset.Duration("step", 10*time.Millisecond, "`DURATION` between lines")
+	span := fset.Duration("span", 0, "time `DURATION` the lines cover (sets --step to span / lines)")
+	vendors := fset.String("vendors", "", "comma-separated vendor `IDS` to write (default: every vendor with a sample; see apierr codes)")
+	codes := fset.Int("codes", 0, "codes per vendor, `N` most frequent first (default 0: all of the catalog's)")
+	endpoints := fset.Int("endpoints", 1, "`N` endpoints per vendor")
+	services := fset.Int("services", 0, "`N` calling services named on the lines (default 0: none)")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
-	if *lines < 0 || *errs < 0 || *errs > 1 || *malformed < 0 || *malformed > 1 || *errs+*malformed > 1 {
-		return usageErrorf("generate: --lines must be 0 or more, --errors and --malformed shares from 0 to 1")
+	share := func(f float64) bool { return f >= 0 && f <= 1 }
+	switch {
+	case *lines < 0:
+		return usageErrorf("generate: --lines must be 0 or more")
+	case !share(*errs) || !share(*malformed) || !share(*transport) || !share(*other) || *errs+*malformed+*transport+*other > 1:
+		return usageErrorf("generate: --errors, --malformed, --transport and --other are shares from 0 to 1, together at most 1")
+	case *codes < 0 || *endpoints < 0 || *services < 0:
+		return usageErrorf("generate: --codes, --endpoints and --services must be 0 or more")
+	case *span < 0 || *step < 0:
+		return usageErrorf("generate: --span and --step must be 0 or more")
 	}
 	cat, err := classify.Load(classify.Builtin())
 	if err != nil {
 		return err
 	}
 	g := traffic.New(cat, *seed)
-	g.Errors, g.Malformed, g.Step = *errs, *malformed, *step
-	g.Start = time.Now().UTC().Add(-time.Duration(*lines) * *step)
+	g.Errors, g.Malformed, g.Transport, g.Other, g.Step = *errs, *malformed, *transport, *other, *step
+	if *span > 0 && *lines > 0 {
+		g.Step = *span / time.Duration(*lines)
+	}
+	g.Codes, g.Endpoints, g.Services = *codes, *endpoints, serviceNames(*services)
+	if *vendors != "" {
+		known := map[string]bool{}
+		for _, id := range cat.Vendors() {
+			known[id] = true
+		}
+		for _, id := range strings.Split(*vendors, ",") {
+			id = strings.ToLower(strings.TrimSpace(id))
+			if !known[id] {
+				ids := cat.Vendors()
+				sort.Strings(ids)
+				return usageErrorf("generate: --vendors: unknown vendor %q (known: %s)", id, strings.Join(ids, ", "))
+			}
+			g.Vendors = append(g.Vendors, id)
+		}
+	}
+	g.Start = time.Now().UTC().Add(-time.Duration(*lines) * g.Step)
 	if *start != "" {
 		if g.Start, err = time.Parse(time.RFC3339, *start); err != nil {
 			return usageErrorf("--start: %v", err)
@@ -51,4 +89,18 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+// serviceNames returns n calling services' names.
+func serviceNames(n int) []string {
+	base := []string{"checkout", "billing", "search", "notifications", "inventory", "shipping", "accounts", "loyalty"}
+	var names []string
+	for i := 0; i < n; i++ {
+		name := base[i%len(base)]
+		if i >= len(base) {
+			name = fmt.Sprintf("%s-%d", name, i/len(base)+1)
+		}
+		names = append(names, name)
+	}
+	return names
 }

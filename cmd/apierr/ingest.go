@@ -25,7 +25,7 @@ type IngestCommand struct{ m *Main }
 // Standard input has no position and counts every time.
 func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	fset := c.m.newFlagSet("ingest", ingestSynopsis)
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
+	configPath := c.m.configFlag(fset)
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
 	vendorsDir := c.m.vendorsFlag(fset)
 	quiet := fset.Bool("q", false, "no progress and no summary line")
@@ -33,15 +33,15 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
-	if fset.NArg() == 0 {
-		return usageErrorf("ingest: name the files to read, or - for standard input")
-	}
 	cfg, err := c.m.loadConfig(*configPath)
 	if err != nil {
 		return err
 	}
 	if err := setVendorsDir(&cfg, *vendorsDir); err != nil {
 		return err
+	}
+	if fset.NArg() == 0 && len(cfg.Inputs) == 0 {
+		return usageErrorf("ingest: name the files to read, or - for standard input")
 	}
 	stdin := len(fset.Args()) == 1 && fset.Arg(0) == "-"
 	if !stdin {
@@ -66,6 +66,12 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var groups []fileGroup // each file gets the settings of the input that matches it
+	if !stdin {
+		if groups, err = cfg.groupFiles(fset.Args()); err != nil {
+			return err
+		}
+	}
 	db := storage.NewDB(c.m.dbPath(*dbFlag, cfg.DB))
 	db.Limits = limitsOf(cfg)
 	db.Exclusive = true // one writer per database: a second one stops with the holder's pid
@@ -74,11 +80,14 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.SetHost(hostName("")); err != nil {
+	if err := db.SetHost(hostName(cfg.Host)); err != nil {
 		return err
 	}
-	p := daemon.NewPipeline(db, cat, []ingest.Mapping{mapping}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
-	p.Retention = time.Duration(cfg.Retention)
+	newPipeline := func(m ingest.Mapping) *daemon.Pipeline {
+		p := daemon.NewPipeline(db, cat, []ingest.Mapping{m}, int(cfg.Limits.LineBytes), c.m.logger(cfg.LogLevel))
+		p.Retention = time.Duration(cfg.Retention)
+		return p
+	}
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -92,24 +101,34 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	stop := c.progress(p, *quiet)
+	var st daemon.Stats
 	if stdin {
-		// The first signal stops reading at once, even in the middle of
-		// a read or of an endless line; what was read is committed.
-		err = p.ReadStream(ctx, newCancelReader(ctx, c.m.Stdin))
-	} else {
-		err = p.ReadFiles(ctx, fset.Args())
+		groups = []fileGroup{{Mapping: mapping}}
 	}
-	stop()
-	if err != nil {
-		return err
+	for _, g := range groups {
+		p := newPipeline(g.Mapping)
+		stop := c.progress(p, *quiet)
+		if stdin {
+			// The first signal stops reading at once, even in the middle
+			// of a read or of an endless line; what was read is committed.
+			err = p.ReadStream(ctx, newCancelReader(ctx, c.m.Stdin))
+		} else {
+			err = p.ReadFiles(ctx, g.Files)
+		}
+		stop()
+		if err != nil {
+			return err
+		}
+		gs := p.Stats()
+		st.Lines, st.Bytes, st.Requests, st.Errors, st.Malformed, st.Skipped = st.Lines+gs.Lines, st.Bytes+gs.Bytes,
+			st.Requests+gs.Requests, st.Errors+gs.Errors, st.Malformed+gs.Malformed, st.Skipped+gs.Skipped
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintf(c.m.Stderr, "apierr: interrupted: committed the %d lines read\n", p.Stats().Lines)
+		fmt.Fprintf(c.m.Stderr, "apierr: interrupted: committed the %d lines read\n", st.Lines)
 		return errInterrupted
 	}
 	if !*quiet {
-		el, st := time.Since(start), p.Stats()
+		el := time.Since(start)
 		fmt.Fprintf(c.m.Stderr, "apierr: ingested %d lines (%.1f MB) in %.2fs (%.0f lines/s, %.0f MB/s): %d requests, %d errors, %d malformed; peak RSS %.1f MiB\n",
 			st.Lines, float64(st.Bytes)/1e6, el.Seconds(), float64(st.Lines)/el.Seconds(), float64(st.Bytes)/1e6/el.Seconds(),
 			st.Requests, st.Errors, st.Malformed, daemon.PeakRSS())

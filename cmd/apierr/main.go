@@ -85,6 +85,7 @@ Commands:
 	report     what is failing, how often, and whether a retry helps
 	classify   classify request-log lines, one JSON result per line
 	codes      list the vendor catalogs: codes, categories, retry verdicts
+	check      validate the config and show what apierr makes of your logs
 	generate   write synthetic request-log lines (benchmark input)
 	version    print the version (also apierr --version)
 
@@ -112,6 +113,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&GenerateCommand{m: m}).Run(ctx, rest)
 	case "codes":
 		return (&CodesCommand{m: m}).Run(ctx, rest)
+	case "check":
+		return (&CheckCommand{m: m}).Run(ctx, rest)
 	case "version", "--version", "-version":
 		return (&VersionCommand{m: m}).Run(ctx, rest)
 	case "help":

@@ -70,12 +70,12 @@ func (o *promFlags) read(ctx context.Context, m *Main, cat *classify.Catalog, wi
 			p.Timeout = d
 		}
 	}
-	return p.Read(ctx, window, report.PreviousOf(window), report.TrendStep(window), fleet.Filter{Vendor: vendor}, describe(cat))
+	return p.Read(ctx, window, report.PreviousOf(window), report.TrendStep(window), fleet.Filter{Vendor: vendor}, catalogEntries(cat))
 }
 
-// describe gives the catalog's message, status and range of a known code:
+// catalogEntries gives the catalog's message, status and range of a known code:
 // what the counters do not carry.
-func describe(cat *classify.Catalog) func(vendor, code string) (fleet.Entry, bool) {
+func catalogEntries(cat *classify.Catalog) func(vendor, code string) (fleet.Entry, bool) {
 	entries := map[[2]string]fleet.Entry{}
 	for _, v := range cat.Vendors() {
 		for _, e := range cat.Entries(v) {

@@ -48,7 +48,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	fset := c.m.newFlagSet("report", reportSynopsis)
 	var dbs, failIf, vendors stringsFlag
 	fset.Var(&dbs, "db", "database `PATH`; repeat to merge several hosts' databases")
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (for its db and vendors_dir)")
+	configPath := c.m.configFlag(fset)
 	vendorsDir := c.m.vendorsFlag(fset)
 	since := fset.String("since", "24h", "report the last `DURATION` (such as 1h, 24h, 7d)")
 	from := fset.String("from", "", "window start `TIME` (with --to): RFC 3339, a date (2026-11-21) or relative to now (-6h)")

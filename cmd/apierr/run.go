@@ -29,7 +29,7 @@ type RunCommand struct{ m *Main }
 // and the vendor files.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	fset := c.m.newFlagSet("run", runSynopsis)
-	configPath := fset.String("config", c.m.Getenv("APIERR_CONFIG"), "config `FILE` (default $APIERR_CONFIG)")
+	configPath := c.m.configFlag(fset)
 	dbFlag := fset.String("db", "", "database `PATH` (default: the config's db, $APIERR_DB, or $XDG_STATE_HOME/apierr/apierr.db)")
 	vendorsDir := c.m.vendorsFlag(fset)
 	if err := parseFlags(fset, args); err != nil {
@@ -69,7 +69,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.SetHost(hostName("")); err != nil {
+	if err := db.SetHost(hostName(cfg.Host)); err != nil {
 		return err
 	}
 
@@ -80,6 +80,8 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	srv.Retention = time.Duration(cfg.Retention)
 	srv.MetricsListen = cfg.MetricsListen
 	srv.Version = Version
+	srv.Host = hostName(cfg.Host)
+	srv.WebConfig = cfg.WebConfig
 	srv.Logger = log
 	srv.Signals = c.m.Reload
 	if cfg.Summary.Every > 0 {
@@ -145,9 +147,9 @@ func settingsOf(cfg Config) (daemon.Settings, error) {
 	}
 	s := daemon.Settings{Catalog: cat, MaxLine: int(cfg.Limits.LineBytes)}
 	for i, in := range cfg.Inputs {
-		m, err := in.Format.Mapping()
+		m, err := in.Mapping()
 		if err != nil {
-			return daemon.Settings{}, usageErrorf("inputs[%d].format: %v", i, err)
+			return daemon.Settings{}, usageErrorf("inputs[%d].%v", i, err)
 		}
 		s.Inputs = append(s.Inputs, daemon.Input{Paths: in.Paths, Mapping: m})
 	}
@@ -198,14 +200,14 @@ func catalogFor(cfg Config) (*classify.Catalog, error) {
 }
 
 // mappingOf is the mapping of the config's first input (auto without one):
-// what `apierr ingest` decodes its files with.
+// what `apierr ingest -` decodes standard input with.
 func mappingOf(cfg Config) (ingest.Mapping, error) {
 	if len(cfg.Inputs) == 0 {
 		return ingest.AutoMapping(), nil
 	}
-	m, err := cfg.Inputs[0].Format.Mapping()
+	m, err := cfg.Inputs[0].Mapping()
 	if err != nil {
-		return m, usageErrorf("inputs[0].format: %v", err)
+		return m, usageErrorf("inputs[0].%v", err)
 	}
 	return m, nil
 }
