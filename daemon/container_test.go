@@ -61,6 +61,19 @@ func TestPipeline_ContainerFiles(t *testing.T) {
 			if got != want {
 				t.Fatalf("Stats=%+v, want %+v (those of the inner lines)", got, want)
 			}
+			// The same file piped in (`apierr ingest -`).
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			p := daemon.NewPipeline(MustOpenDB(t, ""), catalog(t), nil, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err := p.ReadStream(context.Background(), f); err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Stats(); got.Lines != want.Lines || got.Requests != want.Requests || got.Malformed != want.Malformed {
+				t.Fatalf("from a stream: Stats=%+v, want %+v", got, want)
+			}
 		})
 	}
 }

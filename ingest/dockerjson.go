@@ -114,7 +114,13 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	if len(b) < len(head)+len(streamKey)+len(timeKey)+2 || string(b[:len(head)]) != head || string(b[len(b)-2:]) != `"}` {
 		return d, false
 	}
-	t := bytes.LastIndex(b, []byte(timeKey))
+	// The time is near the end: look for its key in the last bytes only,
+	// not through the whole text.
+	from := max(0, len(b)-2-len(timeKey)-maxRuntimeTime)
+	t := bytes.LastIndex(b[from:], []byte(timeKey))
+	if t >= 0 {
+		t += from
+	}
 	if t < len(head)+len(streamKey) || t+len(timeKey) > len(b)-2 {
 		return d, false
 	}
@@ -136,6 +142,11 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	}
 	return d, true
 }
+
+// maxRuntimeTime is the longest runtime time looked for at a json-file
+// line's end: RFC 3339 with nine fraction digits and a numeric zone is 35
+// bytes.
+const maxRuntimeTime = 40
 
 func frameWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
