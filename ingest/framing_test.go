@@ -331,3 +331,23 @@ func TestTailer_FramingOverLimit(t *testing.T) {
 		t.Errorf("too long %d, want 1", m.tooLong)
 	}
 }
+
+// TestTailer_FramingLongMessage: a message longer than a read block,
+// written in two halves, is carried whole and comes out joined.
+func TestTailer_FramingLongMessage(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	msg := strings.Repeat("0123456789abcdef", 100_000) // 1.6 MB: over a 1 MiB block
+	whole := criLines(1, "stdout", msg, 16<<10) + criLines(2, "stdout", "next", 100)
+	half := strings.LastIndexByte(whole[:len(whole)/2], '\n') + 1
+	appendFile(t, path, whole[:half])
+	tl := ingest.NewTailer(nil)
+	tl.Globs, tl.MaxLine, tl.Follow, tl.Scan = []string{path}, 2<<20, true, 20*time.Millisecond
+	m := collectMessages(tl, tl.MaxLine)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tl.Run(ctx)
+	appendFile(t, path, whole[half:])
+	m.wait(t, 2)
+	m.check(t, []string{msg, "next"})
+}

@@ -105,14 +105,14 @@ func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fi
 
 // setFraming fixes the file's framing, and with it how much the reader
 // must be able to carry: a whole message, so that chunks can end at a
-// Boundary.
+// Boundary. Blocks keep their size: a carry too big for one (a message
+// of many parts still being written) is read into a buffer of its own.
 func (r *fileReader) setFraming(f Framing) {
 	r.framing, r.detected = f, true
 	r.lim = r.maxLine
 	if f != FramingNone {
 		r.lim = f.MaxMessageBytes(r.maxLine)
 	}
-	r.block = max(1<<20, r.lim+1)
 }
 
 // detectBytes is how far into a file its first line is looked for; a file
@@ -333,13 +333,17 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			// The partial line is already over the limit: skip the rest.
 			r.startSkip(r.carry)
 		}
-		// The carry is at most maxLine < block: room remains. A small
+		// The carry fits the buffer, with room to read on. A small
 		// read (a few new lines) takes a buffer of its size, so that many
 		// files starting at once do not take a block each.
 		var bp *[]byte
 		pool := r.blocks
 		if avail >= 0 && int64(len(r.carry))+avail < int64(r.block)/4 {
 			b := make([]byte, len(r.carry)+int(avail)+readRoom/16)
+			bp, pool = &b, nil
+		} else if len(r.carry) > r.block/2 {
+			// Open messages of a framed file, carried: read on past them.
+			b := make([]byte, len(r.carry)+r.block)
 			bp, pool = &b, nil
 		} else {
 			bp = r.newBlock()
