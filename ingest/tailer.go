@@ -30,6 +30,13 @@ const PollInterval = 50 * time.Millisecond
 // truncated, and a copy is read only past the bytes verified against the
 // original's position (see identify).
 //
+// A container log (Docker json-file, CRI) is known by its first line (see
+// Detect) and keeps its framing through renames. Its chunks end between
+// whole messages (see Framing.Boundary), so that a committed position never
+// lies inside a message whose parts are still coming; each chunk carries
+// the framing, for the consumer to unwrap it with a Framer of its own, and
+// the calling service that the input or the path names.
+//
 // Each followed file holds one descriptor; a file unchanged for Idle is
 // closed, and opened again when it grows. Changes are seen through one
 // inotify watch per directory, or by polling where that fails.

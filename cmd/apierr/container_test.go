@@ -209,6 +209,7 @@ func TestRun_ContainerKillRestart(t *testing.T) {
 
 			// A last run catches up, then stops cleanly.
 			d := startDaemon(t, config)
+			waitForDaemon(t, d) // a SIGTERM while it starts up is another matter
 			var got counts
 			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 				if got = readCounts(t, dbPath); got.requests+got.malformed >= want.requests+want.malformed {
