@@ -134,3 +134,38 @@ func TestPipeline_RuntimeTime(t *testing.T) {
 		t.Fatalf("Vendors around the runtime's time = %+v, want one request", vendors)
 	}
 }
+
+// TestPipeline_JoinedLineTooLong: parts that join to a line over the limit
+// count as one malformed line, too long; the lines around it count as
+// usual.
+func TestPipeline_JoinedLineTooLong(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	ts := time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC).Format(time.RFC3339Nano)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s stdout F not json\n", ts)
+	for range 10 {
+		fmt.Fprintf(&b, "%s stdout P %s\n", ts, strings.Repeat("x", 300))
+	}
+	fmt.Fprintf(&b, "%s stdout F end\n", ts)
+	fmt.Fprintf(&b, "%s stdout F {\"url\":\"https://acme.picqer.com/api/v1/orders\",\"method\":\"GET\",\"status\":500}\n", ts)
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	db := MustOpenDB(t, "")
+	p := daemon.NewPipeline(db, catalog(t), nil, 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := p.ReadFiles(context.Background(), []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stats(); got.Lines != 3 || got.Malformed != 2 || got.Requests != 1 {
+		t.Fatalf("Stats=%+v, want 3 lines: 2 malformed (not JSON, too long), 1 request", got)
+	}
+	mal, err := db.Malformed(context.Background(), time.Unix(0, 0), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int64{}
+	for _, m := range mal {
+		reasons[m.Reason] += m.Count
+	}
+	if reasons[ingest.ReasonTooLong] != 1 {
+		t.Fatalf("malformed by reason %v, want one %q", reasons, ingest.ReasonTooLong)
+	}
+}
