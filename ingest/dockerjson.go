@@ -114,20 +114,14 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	if len(b) < len(head)+len(streamKey)+len(timeKey)+2 || string(b[:len(head)]) != head || string(b[len(b)-2:]) != `"}` {
 		return d, false
 	}
-	// The time is near the end: look for its key in the last bytes only,
-	// not through the whole text.
-	from := max(0, len(b)-2-len(timeKey)-maxRuntimeTime)
-	t := bytes.LastIndex(b[from:], []byte(timeKey))
-	if t >= 0 {
-		t += from
-	}
-	if t < len(head)+len(streamKey) || t+len(timeKey) > len(b)-2 {
+	// The time holds no quote: the last quote before the closing `"}`
+	// opens it, and its key comes just before.
+	q := bytes.LastIndexByte(b[:len(b)-2], '"')
+	t := q + 1 - len(timeKey)
+	if q < 0 || t < len(head)+len(streamKey) || string(b[t:q+1]) != timeKey {
 		return d, false
 	}
-	d.time, d.hasTime = b[t+len(timeKey):len(b)-2], true
-	if bytes.IndexByte(d.time, '"') >= 0 {
-		return d, false
-	}
+	d.time, d.hasTime = b[q+1:len(b)-2], true
 	switch string(b[t-len(streamKey) : t]) {
 	case `","stream":"stdout`:
 		d.stream = StreamStdout
@@ -142,11 +136,6 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	}
 	return d, true
 }
-
-// maxRuntimeTime is the longest runtime time looked for at a json-file
-// line's end: RFC 3339 with nine fraction digits and a numeric zone is 35
-// bytes.
-const maxRuntimeTime = 40
 
 func frameWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
