@@ -30,6 +30,7 @@ import (
 type Input struct {
 	Paths   []string // globs
 	Mapping ingest.Mapping
+	Service string // the calling service of its lines that name none; empty: from the path
 }
 
 // Settings are what a reload may change.
@@ -266,6 +267,7 @@ func (s *Server) startTailer(ctx context.Context, positions []ingest.Position) <
 	// and it keeps that input after a rotation renames it. The daemon's
 	// own files are never opened.
 	for i, in := range s.Inputs {
+		t.Services = append(t.Services, in.Service)
 		if i == 0 {
 			t.Globs = in.Paths
 		} else {

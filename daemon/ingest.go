@@ -49,12 +49,26 @@ func (p *Pipeline) ReadStream(ctx context.Context, r io.Reader) error {
 	maxLine := p.MaxLine()
 	go func() { // owns chunks
 		defer close(chunks)
+		// A container log piped in is framed as a file is: its first
+		// line says so, and chunks end where no message is open (or,
+		// past what a file reader would carry, inside one).
+		framing, first := ingest.FramingNone, true
+		lineMax := maxLine
+		var open [2]bool // per stream: a message is open at the chunk's end
 		lr := ingest.NewLineReader(r, maxLine)
 		var ch ingest.Chunk
 		for ctx.Err() == nil {
 			line, err := lr.Next()
 			if errors.Is(err, io.EOF) {
 				break
+			}
+			if first && err == nil {
+				framing, first = ingest.Detect(line), false
+				if framing != ingest.FramingNone {
+					lineMax = framing.MaxMessageBytes(maxLine)
+					lr.SetMax(lineMax) // a raw line may be longer than its inner line
+				}
+				ch.Framing = framing
 			}
 			switch {
 			case errors.Is(err, ingest.ErrLineTooLong):
@@ -64,10 +78,17 @@ func (p *Pipeline) ReadStream(ctx context.Context, r io.Reader) error {
 				return
 			default:
 				ch.Data = append(append(ch.Data, line...), '\n')
+				if framing != ingest.FramingNone {
+					open = framing.Open(open, ch.Data[len(ch.Data)-len(line)-1:])
+				}
 			}
-			if len(ch.Data) >= 1<<20 || ch.TooLong > 0 {
+			full := len(ch.Data) >= 1<<20 || ch.TooLong > 0
+			if framing != ingest.FramingNone && (open[0] || open[1]) {
+				full = len(ch.Data) >= lineMax || ch.TooLong > 0 // cut inside a message only past the limit
+			}
+			if full {
 				chunks <- Chunk{0, ch}
-				ch = ingest.Chunk{}
+				ch = ingest.Chunk{Framing: framing, Continues: open}
 			}
 		}
 		if len(ch.Data) > 0 {

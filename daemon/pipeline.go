@@ -111,6 +111,7 @@ type worker struct {
 	conf     *pipelineConf
 	decoders []*ingest.Decoder
 	cl       *classify.Classifier
+	framers  [3]*ingest.Framer // by ingest.Framing; each chunk starts one afresh
 }
 
 func (w *worker) refresh() {
@@ -119,6 +120,7 @@ func (w *worker) refresh() {
 		return
 	}
 	w.conf, w.cl, w.decoders = c, classify.NewClassifier(c.cat), w.decoders[:0]
+	w.framers = [3]*ingest.Framer{}
 	for _, m := range c.mappings {
 		w.decoders = append(w.decoders, ingest.NewDecoder(m))
 	}
@@ -131,14 +133,44 @@ func (w *worker) process(in Chunk) *result {
 	r := &result{tally: w.p.tallies.Get().(*storage.Tally), pos: c.Pos, bytes: int64(len(c.Data))}
 	now := w.p.now()
 	dec := w.decoders[min(max(in.Input, 0), len(w.decoders)-1)]
+	var service []byte // the calling service of lines that name none
+	if c.Service != "" {
+		service = []byte(c.Service)
+	}
+	fr := w.framer(c.Framing)
+	for s, cont := range c.Continues {
+		if cont && fr != nil {
+			fr.Continue(ingest.Stream(s) + ingest.StreamStdout)
+		}
+	}
 	data := c.Data
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			i = len(data)
 		}
-		w.line(r, dec, data[:i], now)
+		raw := data[:i]
 		data = data[min(i+1, len(data)):]
+		if fr == nil {
+			w.line(r, dec, raw, now, time.Time{}, service)
+			continue
+		}
+		// A container line: its frame's runtime time is the fallback.
+		if f, ok := fr.Unwrap(raw); ok {
+			w.frame(r, dec, f, now, service)
+		}
+	}
+	if fr != nil {
+		// Chunks end at a Boundary: a message is pending here only when
+		// the reader had to cut inside it, or the file ended in it.
+		for !c.Drop {
+			f, ok := fr.Flush()
+			if !ok {
+				break
+			}
+			w.frame(r, dec, f, now, service)
+		}
+		fr.Reset()
 	}
 	for range c.TooLong {
 		r.lines++
@@ -149,8 +181,35 @@ func (w *worker) process(in Chunk) *result {
 	return r
 }
 
-// line counts one line.
-func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time) {
+// framer returns the worker's Framer for framing f, empty; nil for plain
+// lines.
+func (w *worker) framer(f ingest.Framing) *ingest.Framer {
+	if f == ingest.FramingNone || int(f) >= len(w.framers) {
+		return nil
+	}
+	if w.framers[f] == nil {
+		w.framers[f] = ingest.NewFramer(f, w.conf.maxLine)
+	}
+	w.framers[f].Reset()
+	return w.framers[f]
+}
+
+// frame counts one line out of its container frame.
+func (w *worker) frame(r *result, dec *ingest.Decoder, f ingest.Frame, now time.Time, service []byte) {
+	if f.Err != nil {
+		r.lines++
+		r.malformed++
+		r.tally.AddMalformed(now, ingest.Reason(f.Err))
+		return
+	}
+	rt, _ := f.Time()
+	w.line(r, dec, f.Line, now, rt, service)
+}
+
+// line counts one line. runtime is the container runtime's time of the
+// line (zero for a plain file), used when the line has none; service is
+// the calling service when the line names none.
+func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now, runtime time.Time, fallback []byte) {
 	r.lines++
 	if len(line) > w.conf.maxLine {
 		r.malformed++
@@ -169,8 +228,14 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 			r.tally.AddMalformed(now, ingest.Reason(err))
 			return
 		}
+		if len(rec.Service) == 0 {
+			rec.Service = fallback
+		}
 		ev := w.cl.Classify(rec)
 		t := rec.Time
+		if t.IsZero() {
+			t = runtime // the container runtime's time, when framed
+		}
 		if t.IsZero() {
 			t = now // no usable timestamp: counted at ingest time
 		}
@@ -179,6 +244,8 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now time.Time
 			r.errors++
 			ev.Message = classify.Redact(ev.Message)
 		}
+		// Service is the line's, else the input's `service:`, else the
+		// container's from the file's path (set by the worker), or empty.
 		r.tally.AddCall(t, &ev, storage.Call{
 			Endpoint: classify.Endpoint(rec.Method, rec.Path),
 			Latency:  rec.Latency,

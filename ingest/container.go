@@ -130,6 +130,7 @@ type Framer struct {
 type held struct {
 	active bool
 	over   bool // its text went over the limit: buf holds nothing more
+	drop   bool // counted in an earlier chunk (see Continue): dropped
 	buf    []byte
 	time   [40]byte // the first part's time
 	tlen   int
@@ -184,7 +185,7 @@ func (fr *Framer) unwrapCRI(raw []byte) (Frame, bool) {
 	if c.partial {
 		return Frame{}, false
 	}
-	return h.finish(c.stream, fr.max), true
+	return h.finish(c.stream, fr.max)
 }
 
 func (fr *Framer) unwrapDocker(raw []byte) (Frame, bool) {
@@ -228,7 +229,7 @@ func (fr *Framer) unwrapDocker(raw []byte) (Frame, bool) {
 		return Frame{}, false
 	}
 	h.buf = bytes.TrimSuffix(h.buf, []byte("\n"))
-	return h.finish(d.stream, fr.max), true
+	return h.finish(d.stream, fr.max)
 }
 
 // start begins a held message unless one is under way.
@@ -236,7 +237,7 @@ func (h *held) start(t []byte) {
 	if h.active {
 		return
 	}
-	h.active, h.over, h.buf = true, false, h.buf[:0]
+	h.active, h.over, h.drop, h.buf = true, false, false, h.buf[:0]
 	h.tlen = copy(h.time[:], t)
 }
 
@@ -253,17 +254,35 @@ func (h *held) add(b []byte, max int) {
 	h.buf = append(h.buf, b...)
 }
 
-// finish returns the held message and ends it. Its Line stays valid until
-// the next call, which may start a new message in the same buffer.
-func (h *held) finish(s Stream, max int) Frame {
+// finish returns the held message and ends it, false for a dropped one.
+// Its Line stays valid until the next call, which may start a new message
+// in the same buffer.
+func (h *held) finish(s Stream, max int) (Frame, bool) {
 	h.active = false
+	if h.drop {
+		h.drop, h.over, h.buf = false, false, h.buf[:0]
+		return Frame{}, false
+	}
 	f := Frame{Stream: s, time: h.time[:h.tlen]}
 	if line := trimCR(h.buf); !h.over && len(line) <= max {
 		f.Line = line
 	} else {
 		f.Err = errFrameTooLong
 	}
-	return f
+	return f, true
+}
+
+// Continue tells the Framer that the lines it is about to read start
+// inside a message of stream s that an earlier run of lines counted (a
+// reader had to cut inside a message over MaxMessageBytes, see Boundary):
+// the parts up to that message's end are dropped, and neither Unwrap nor
+// Flush returns it again.
+func (fr *Framer) Continue(s Stream) {
+	if s != StreamStdout && s != StreamStderr {
+		return
+	}
+	h := &fr.held[s-StreamStdout]
+	h.active, h.over, h.drop, h.buf = true, true, true, h.buf[:0]
 }
 
 // Pending reports whether a message is held: some of its parts were read
@@ -278,7 +297,9 @@ func (fr *Framer) Pending() bool { return fr.held[0].active || fr.held[1].active
 func (fr *Framer) Flush() (Frame, bool) {
 	for i := range fr.held {
 		if h := &fr.held[i]; h.active {
-			return h.finish(Stream(i)+StreamStdout, fr.max), true
+			if f, ok := h.finish(Stream(i)+StreamStdout, fr.max); ok {
+				return f, true
+			}
 		}
 	}
 	return Frame{}, false
@@ -287,7 +308,7 @@ func (fr *Framer) Flush() (Frame, bool) {
 // Reset drops the held messages, as when a file was truncated.
 func (fr *Framer) Reset() {
 	for i := range fr.held {
-		fr.held[i].active, fr.held[i].over, fr.held[i].buf = false, false, fr.held[i].buf[:0]
+		fr.held[i].active, fr.held[i].over, fr.held[i].drop, fr.held[i].buf = false, false, false, fr.held[i].buf[:0]
 	}
 }
 
@@ -333,6 +354,28 @@ func (f Framing) Boundary(data []byte) int {
 		}
 	}
 	return cut
+}
+
+// Open returns, per stream (stdout, stderr), whether a message is left
+// open after data's whole lines, given the streams open before them: where
+// a reader that had to cut inside messages stands (see Continue).
+func (f Framing) Open(before [2]bool, data []byte) [2]bool {
+	open := before
+	if f == FramingNone {
+		return open
+	}
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			break
+		}
+		s, partial, ok := frameState(f, data[off:off+i])
+		off += i + 1
+		if ok {
+			open[s-StreamStdout] = partial
+		}
+	}
+	return open
 }
 
 // MaxMessageBytes is the most file bytes one message whose inner line

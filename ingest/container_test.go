@@ -398,6 +398,7 @@ func TestFraming_Boundary(t *testing.T) {
 		fe = "2000-01-02T03:04:05Z stderr F d\n"
 		dp = `{"log":"a","stream":"stdout","time":"2000-01-02T03:04:05Z"}` + "\n"
 		df = `{"log":"b\n","stream":"stdout","time":"2000-01-02T03:04:05Z"}` + "\n"
+		dl = `{"log":"b\\n","stream":"stdout","time":"2000-01-02T03:04:05Z"}` + "\n" // a backslash and an n: a part
 	)
 	for _, tc := range []struct {
 		name    string
@@ -412,6 +413,11 @@ func TestFraming_Boundary(t *testing.T) {
 		{"OtherStreamOpen", ingest.FramingCRI, f + pe + f + f, len(f)},
 		{"PartialLastLine", ingest.FramingCRI, f + "2000-01-02T03:04:05Z stdout F no newline", len(f)},
 		{"Docker", ingest.FramingDocker, df + dp + df + dp, len(df) + len(dp) + len(df)},
+		{"DockerAllComplete", ingest.FramingDocker, df + df + df[:20], 2 * len(df)},
+		{"DockerLiteralBackslashN", ingest.FramingDocker, df + dl, len(df)},
+		{"DockerLiteralBackslashNEnded", ingest.FramingDocker, df + dl + df, 2*len(df) + len(dl)},
+		{"DockerPartialLast", ingest.FramingDocker, df + dp, len(df)},
+		{"TaggedPart", ingest.FramingCRI, f + "2000-01-02T03:04:05Z stdout P:x a\n" + f, 3*len(f) + 2},
 		{"None", ingest.FramingNone, "a\nb\nc", 4},
 		{"Empty", ingest.FramingCRI, "", 0},
 	} {
@@ -430,6 +436,38 @@ func TestFraming_Boundary(t *testing.T) {
 				t.Fatal("a Framer fed the prefix holds a message")
 			}
 		})
+	}
+}
+
+// TestFraming_BoundaryFiles: on the golden files cut after every line,
+// Boundary is the last line end after which a Framer holds no message.
+func TestFraming_BoundaryFiles(t *testing.T) {
+	for _, file := range []string{"cri.log", "docker-json.log", "mixed-cri.log"} {
+		data, err := os.ReadFile(filepath.Join(containerDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := ingest.Detect(data[:bytes.IndexByte(data, '\n')])
+		for c := 0; c <= len(data); c++ {
+			if c > 0 && data[c-1] != '\n' && c != len(data) {
+				continue
+			}
+			want, fr := 0, ingest.NewFramer(f, 0)
+			for k := 0; k < c; {
+				i := bytes.IndexByte(data[k:c], '\n')
+				if i < 0 {
+					break
+				}
+				fr.Unwrap(data[k : k+i])
+				k += i + 1
+				if !fr.Pending() {
+					want = k
+				}
+			}
+			if got := f.Boundary(data[:c]); got != want {
+				t.Fatalf("%s cut at %d: Boundary=%d, want %d", file, c, got, want)
+			}
+		}
 	}
 }
 

@@ -114,14 +114,14 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	if len(b) < len(head)+len(streamKey)+len(timeKey)+2 || string(b[:len(head)]) != head || string(b[len(b)-2:]) != `"}` {
 		return d, false
 	}
-	t := bytes.LastIndex(b, []byte(timeKey))
-	if t < len(head)+len(streamKey) || t+len(timeKey) > len(b)-2 {
+	// The time holds no quote: the last quote before the closing `"}`
+	// opens it, and its key comes just before.
+	q := bytes.LastIndexByte(b[:len(b)-2], '"')
+	t := q + 1 - len(timeKey)
+	if q < 0 || t < len(head)+len(streamKey) || string(b[t:q+1]) != timeKey {
 		return d, false
 	}
-	d.time, d.hasTime = b[t+len(timeKey):len(b)-2], true
-	if bytes.IndexByte(d.time, '"') >= 0 {
-		return d, false
-	}
+	d.time, d.hasTime = b[q+1:len(b)-2], true
 	switch string(b[t-len(streamKey) : t]) {
 	case `","stream":"stdout`:
 		d.stream = StreamStdout

@@ -138,4 +138,5 @@ func (t *Tailer) drain(ctx context.Context, r *fileReader, emit func(Chunk) bool
 			quiet += poll
 		}
 	}
+	r.finish(emit)
 }

@@ -233,6 +233,13 @@ func (t *Tailer) considerCompressed(ctx context.Context, f found, file *os.File,
 		return
 	}
 	r := newFileReader(nil, start, t.MaxLine, &t.blocks)
+	r.service = t.serviceOf(f.input, f.path)
+	if st != nil {
+		r.service = t.serviceOf(st.input, f.path)
+	}
+	if fs, err := decompressed(file, k); err != nil || !r.detect(fs) {
+		r.setFraming(FramingNone) // no whole first line: nothing framed to read
+	}
 	r.src = s
 	if st == nil {
 		// Verified by compressedCopy: start there, with its first bytes.
@@ -271,6 +278,9 @@ func (t *Tailer) considerCompressed(ctx context.Context, f found, file *os.File,
 		ok := emit(Chunk{Pos: r.pos})
 		if ok {
 			_, err = r.readToEOF(emit)
+			if err == nil && ctx.Err() == nil {
+				r.finish(emit) // a rotated copy: it will not grow
+			}
 		}
 		t.mu.Lock()
 		st.pos, st.running = r.pos, false

@@ -86,6 +86,15 @@ func (lr *LineReader) Next() ([]byte, error) {
 	}
 }
 
+// SetMax changes the line limit for the lines still to come (a container
+// log's raw lines may be longer than the lines they hold).
+func (lr *LineReader) SetMax(max int) {
+	if max <= 0 {
+		max = DefaultMaxLine
+	}
+	lr.max = max
+}
+
 // Partial reports whether the last line returned ended the stream without
 // a newline.
 func (lr *LineReader) Partial() bool { return lr.partial }

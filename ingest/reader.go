@@ -23,6 +23,26 @@ type Chunk struct {
 	TooLong int    // lines over the limit skipped after Data's lines
 	Reset   bool   // the file was truncated: reading restarted at offset 0
 
+	// Framing is how the file's runtime wraps its lines (see Detect): Data
+	// holds the raw lines, to be unwrapped by a Framer of the chunk's own.
+	// A chunk of a framed file ends at a Boundary, so its Framer ends with
+	// no message pending, except in the cases Continues and Drop mark.
+	Framing Framing
+	// Continues marks, per stream (stdout, stderr), a message that an
+	// earlier chunk cut and counted: a message over the limit that the
+	// reader could not carry (see Framing.MaxMessageBytes). Its remaining
+	// parts are dropped (Framer.Continue).
+	Continues [2]bool
+	// Drop says that the file ends inside the messages still pending at
+	// the chunk's end: a file rotated away while a message was being
+	// written, whose last part went to the new file, where it is counted.
+	// They are dropped, not flushed.
+	Drop bool
+	// Service is the calling service for the chunk's lines that name none:
+	// the input's configured one, else the one the file's path names
+	// (ServiceFromPath), else "".
+	Service string
+
 	pool  *sync.Pool // where Data's block goes back on Release
 	block *[]byte
 }
@@ -57,6 +77,12 @@ type fileReader struct {
 	pollOnly bool     // this read follows a poll, not a change notification
 	memo     statMemo // the file as of the last check of its content
 
+	framing  Framing
+	detected bool    // framing is known (from the file's first line)
+	lim      int     // the longest run of bytes carried: a line, or a framed message
+	open     [2]bool // per stream: pos lies inside a message cut and counted (see Chunk.Continues)
+	service  string  // Chunk.Service
+
 	// onTruncate, if set, is given the position a truncation discards
 	// and the bytes just before its offset.
 	onTruncate func(old Position, tail []byte)
@@ -69,12 +95,50 @@ func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fi
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	r := &fileReader{f: f, pos: pos, maxLine: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
+	r := &fileReader{f: f, pos: pos, maxLine: maxLine, lim: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
 	if f != nil {
 		r.src = f
 	}
 	r.fp = parseFingerprint(pos.Fingerprint)
 	return r
+}
+
+// setFraming fixes the file's framing, and with it how much the reader
+// must be able to carry: a whole message, so that chunks can end at a
+// Boundary. Blocks keep their size: a carry too big for one (a message
+// of many parts still being written) is read into a buffer of its own.
+func (r *fileReader) setFraming(f Framing) {
+	r.framing, r.detected = f, true
+	r.lim = r.maxLine
+	if f != FramingNone {
+		r.lim = f.MaxMessageBytes(r.maxLine)
+	}
+}
+
+// detectBytes is how far into a file its first line is looked for; a file
+// whose first line is longer is not framed.
+const detectBytes = 256 << 10
+
+// detect reads the framing from the first line of src (the file, or a
+// fresh decompressed stream of it), and reports false while that line is
+// not complete yet.
+func (r *fileReader) detect(src io.ReaderAt) bool {
+	b := make([]byte, 16<<10)
+	for {
+		n, err := src.ReadAt(b, 0)
+		if i := bytes.IndexByte(b[:n], '\n'); i >= 0 {
+			r.setFraming(Detect(trimCR(b[:i])))
+			return true
+		}
+		if err != nil && !errors.Is(err, io.EOF) || n < len(b) {
+			return false
+		}
+		if len(b) >= detectBytes {
+			r.setFraming(FramingNone)
+			return true
+		}
+		b = make([]byte, detectBytes)
+	}
 }
 
 // newBlock returns a buffer of len block+readRoom, reused when possible.
@@ -208,6 +272,7 @@ func (r *fileReader) reset() {
 	r.fp.setTail(nil)
 	r.pos.Fingerprint = r.fp.encode()
 	r.carry, r.skipping, r.skipped = nil, false, 0
+	r.detected, r.open = false, [2]bool{} // the new content says its framing anew
 }
 
 // consumed keeps the last tailSize bytes that the offset moved past.
@@ -259,19 +324,26 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 		} else {
 			avail = size - r.pos.Offset - int64(len(r.carry)) - r.skipped
 		}
+		if !r.detected && !r.detect(r.src) {
+			return 0, nil // the first line is not complete: no line to read
+		}
 	}
 	for {
-		if len(r.carry) > r.maxLine {
+		if len(r.carry) > r.lim {
 			// The partial line is already over the limit: skip the rest.
 			r.startSkip(r.carry)
 		}
-		// The carry is at most maxLine < block: room remains. A small
+		// The carry fits the buffer, with room to read on. A small
 		// read (a few new lines) takes a buffer of its size, so that many
 		// files starting at once do not take a block each.
 		var bp *[]byte
 		pool := r.blocks
 		if avail >= 0 && int64(len(r.carry))+avail < int64(r.block)/4 {
 			b := make([]byte, len(r.carry)+int(avail)+readRoom/16)
+			bp, pool = &b, nil
+		} else if len(r.carry) > r.block/2 {
+			// Open messages of a framed file, carried: read on past them.
+			b := make([]byte, len(r.carry)+r.block)
 			bp, pool = &b, nil
 		} else {
 			bp = r.newBlock()
@@ -316,7 +388,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 
 		last := bytes.LastIndexByte(data, '\n')
 		if last < 0 {
-			if len(data) > r.maxLine {
+			if len(data) > r.lim {
 				// One line fills the block with no end in sight.
 				r.startSkip(data)
 				r.recycle(bp)
@@ -329,12 +401,54 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			}
 			continue
 		}
-		r.consumed(data[:last+1])
-		total += int64(last + 1)
-		r.advance(r.pos.Offset + int64(last+1))
-		r.carry = append(r.carry[:0], data[last+1:]...)
-		if !emit(Chunk{Pos: r.pos, Data: data[:last+1], pool: pool, block: bp}) {
+		// A framed file is cut where no message is open (see Boundary),
+		// the open ones carried; one too long to carry is cut inside.
+		cut, forced := last+1, false
+		if r.framing != FramingNone {
+			cut = r.framing.Boundary(data)
+			if len(data)-cut > r.lim {
+				cut, forced = last+1, true
+			}
+		}
+		if cut == 0 {
+			r.carry = append(r.carry[:0], data...) // at most r.lim: it fits a block
+			r.recycle(bp)
+			if errors.Is(err, io.EOF) || n < len(buf)-n0 {
+				return total, nil // wait for the open messages' last parts
+			}
+			continue
+		}
+		c := Chunk{Data: data[:cut], Framing: r.framing, Continues: r.open, Service: r.service, pool: pool, block: bp}
+		r.open = [2]bool{}
+		if forced {
+			r.open = r.framing.Open(c.Continues, data[:cut])
+		}
+		r.consumed(data[:cut])
+		total += int64(cut)
+		r.advance(r.pos.Offset + int64(cut))
+		r.carry = append(r.carry[:0], data[cut:]...)
+		c.Pos = r.pos
+		if !emit(c) {
 			return total, nil
 		}
 	}
+}
+
+// finish sends the whole lines still carried at the end of a file that will
+// not grow (rotated away and drained, or a compressed copy): the messages
+// left open there are dropped (Chunk.Drop), since their runtime wrote their
+// last parts to the new file, where those are counted.
+func (r *fileReader) finish(emit func(Chunk) bool) {
+	last := bytes.LastIndexByte(r.carry, '\n')
+	if r.framing == FramingNone || r.skipping || last < 0 {
+		return
+	}
+	data := append([]byte(nil), r.carry[:last+1]...)
+	c := Chunk{Data: data, Framing: r.framing, Continues: r.open, Drop: true, Service: r.service}
+	r.consumed(data)
+	r.advance(r.pos.Offset + int64(len(data)))
+	r.carry = append(r.carry[:0], r.carry[last+1:]...)
+	r.open = [2]bool{}
+	c.Pos = r.pos
+	emit(c)
 }

@@ -31,6 +31,13 @@ const PollInterval = 50 * time.Millisecond
 // truncated, and a copy is read only past the bytes verified against the
 // original's position (see identify).
 //
+// A container log (Docker json-file, CRI) is known by its first line (see
+// Detect) and keeps its framing through renames. Its chunks end between
+// whole messages (see Framing.Boundary), so that a committed position never
+// lies inside a message whose parts are still coming; each chunk carries
+// the framing, for the consumer to unwrap it with a Framer of its own, and
+// the calling service that the input or the path names.
+//
 // Each followed file holds one descriptor; a file unchanged for Idle is
 // closed, and opened again when it grows. Changes are seen through one
 // inotify watch per directory, or by polling where that fails.
@@ -39,6 +46,10 @@ type Tailer struct {
 	Files  []string   // input 0: literal paths
 	Inputs [][]string // inputs 1, 2, ...: their globs
 	Follow bool       // false: read each file to its end once, then stop
+	// Services, if set, is each input's calling service (the config's
+	// `service:`), given to its chunks (Chunk.Service); where it is empty
+	// the file's path names it (ServiceFromPath).
+	Services []string
 	// Poll, if set, follows files by polling every PollInterval instead of
 	// inotify (which is used where it works): for filesystems that send
 	// no change notifications, such as NFS.
@@ -84,6 +95,11 @@ type fileState struct {
 	copied  bool   // already continued by a copy
 	tail    []byte // in memory only: the bytes before pos.Offset when reading stopped
 	wake    chan struct{}
+	// framing is the file's container framing, read from its first line
+	// once (framed says it is known): it stays with the file through
+	// renames, and is read again after a restart or truncation.
+	framing Framing
+	framed  bool
 }
 
 // ghost is where a file stood when it was truncated in place: its copy
@@ -307,6 +323,14 @@ func (t *Tailer) consider(ctx context.Context, f found) error {
 	r := newFileReader(file, Position{Key: f.key, Path: f.path}, t.MaxLine, &t.blocks)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	input := f.input
+	if st != nil {
+		input = st.input
+		if st.framed {
+			r.setFraming(st.framing)
+		}
+	}
+	r.service = t.serviceOf(input, f.path)
 	reset, announce := false, false
 	if st == nil {
 		off, tail, ok := t.identify(f, file)
@@ -354,10 +378,20 @@ func (t *Tailer) consider(ctx context.Context, f found) error {
 		t.mu.Lock()
 		st.pos, st.running, st.idle = r.pos, false, idle
 		st.tail = append(st.tail[:0], r.tail...)
+		st.framing, st.framed = r.framing, r.detected
 		st.wake = nil
 		t.mu.Unlock()
 	}()
 	return nil
+}
+
+// serviceOf returns the calling service of input's file at path: the
+// input's own, else the one its path names.
+func (t *Tailer) serviceOf(input int, path string) string {
+	if input >= 0 && input < len(t.Services) && t.Services[input] != "" {
+		return t.Services[input]
+	}
+	return ServiceFromPath(path)
 }
 
 // retire remembers where a file stood before it was truncated in place.

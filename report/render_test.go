@@ -11,7 +11,7 @@ import (
 	"github.com/apierr/apierr/report"
 )
 
-func render(tb testing.TB, r *report.Report, f report.Format) string {
+func renderFormat(tb testing.TB, r *report.Report, f report.Format) string {
 	tb.Helper()
 	var b bytes.Buffer
 	if err := report.Render(&b, r, f, false); err != nil {
@@ -23,7 +23,7 @@ func render(tb testing.TB, r *report.Report, f report.Format) string {
 // TestRender_CSVChangeRatio: a new group has no previous count, so no
 // ratio: the cell is empty, not 0.00.
 func TestRender_CSVChangeRatio(t *testing.T) {
-	rows, err := csv.NewReader(strings.NewReader(render(t, pageReport(), report.CSV))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(renderFormat(t, pageReport(), report.CSV))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestRender_FirstSeenEver(t *testing.T) {
 		}
 	}
 	for _, f := range []report.Format{report.Table, report.Markdown} {
-		out := render(t, r, f)
+		out := renderFormat(t, r, f)
 		for _, want := range []string{"1999-12-30 08:15", "2000-01-02 23:00"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: no %q:\n%s", f, want, out)
@@ -60,14 +60,14 @@ func TestRender_FirstSeenEver(t *testing.T) {
 		}
 	}
 	// voucherify was last seen on the report's own day: the time alone.
-	if out := render(t, r, report.Table); !strings.Contains(out, "last 02:00") {
+	if out := renderFormat(t, r, report.Table); !strings.Contains(out, "last 02:00") {
 		t.Errorf("table: no \"last 02:00\":\n%s", out)
 	}
 }
 
 // TestRender_Width: the table format fits 80 columns.
 func TestRender_Width(t *testing.T) {
-	for i, line := range strings.Split(render(t, pageReport(), report.Table), "\n") {
+	for i, line := range strings.Split(renderFormat(t, pageReport(), report.Table), "\n") {
 		if n := utf8.RuneCountInString(line); n > 80 {
 			t.Errorf("line %d is %d columns: %q", i+1, n, line)
 		}
@@ -79,7 +79,7 @@ func TestRender_Width(t *testing.T) {
 func TestRender_MarkdownSparkline(t *testing.T) {
 	r := pageReport()
 	r.Vendors[0].Trend = []int64{0, 1, 0, 8}
-	out := render(t, r, report.Markdown)
+	out := renderFormat(t, r, report.Markdown)
 	want := "| `\u00a0▁\u00a0█` |"
 	if !strings.Contains(out, want) {
 		t.Fatalf("no %q in:\n%s", want, out)
@@ -90,7 +90,7 @@ func TestRender_MarkdownSparkline(t *testing.T) {
 // failure group.
 func TestRender_Lines(t *testing.T) {
 	r := pageReport()
-	lines := strings.Split(strings.TrimSuffix(render(t, r, report.Lines), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(renderFormat(t, r, report.Lines), "\n"), "\n")
 	if len(lines) != 1+len(r.Failures) {
 		t.Fatalf("%d lines for %d groups:\n%s", len(lines), len(r.Failures), strings.Join(lines, "\n"))
 	}

@@ -151,7 +151,7 @@ func settingsOf(cfg Config) (daemon.Settings, error) {
 		if err != nil {
 			return daemon.Settings{}, usageErrorf("inputs[%d].%v", i, err)
 		}
-		s.Inputs = append(s.Inputs, daemon.Input{Paths: in.Paths, Mapping: m})
+		s.Inputs = append(s.Inputs, daemon.Input{Paths: in.Paths, Mapping: m, Service: in.Service})
 	}
 	return s, nil
 }
