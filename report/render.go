@@ -245,6 +245,68 @@ func (t *text) render(r *Report) {
 		}
 		t.table([]string{"REASON", "COUNT"}, rows, []bool{false, true})
 	}
+	if len(r.Skipped) > 0 {
+		t.heading("Skipped lines (not requests)")
+		rows = rows[:0]
+		for _, m := range r.Skipped {
+			rows = append(rows, []string{m.Reason, group(m.Count)})
+		}
+		t.table([]string{"REASON", "COUNT"}, rows, []bool{false, true})
+	}
+	t.dimensions(r)
+}
+
+// dimensions writes the sections of a fleet and of --by: hosts (when
+// several, or --by host), endpoints with their latency (--by endpoint),
+// calling services (when the lines name any, or --by service), and the
+// failures of each host or service.
+func (t *text) dimensions(r *Report) {
+	if len(r.Hosts) > 1 || r.By == ByHost {
+		t.heading("Hosts")
+		var rows [][]string
+		for _, h := range r.Hosts {
+			rows = append(rows, []string{Clean(h.Host, t.width(30)), group(h.Requests), group(h.Errors), rate(h.Errors, h.Requests)})
+		}
+		t.table([]string{"HOST", "REQUESTS", "ERRORS", "RATE"}, rows, []bool{false, true, true, true})
+	}
+	if r.By == ByEndpoint {
+		t.heading("Endpoints")
+		var rows [][]string
+		for _, e := range cut(r.Endpoints, r.top) {
+			p50, p95, p99 := "-", "-", "-"
+			if e.Latency != nil {
+				p50, p95, p99 = ms(e.Latency.P50), ms(e.Latency.P95), ms(e.Latency.P99)
+			}
+			rows = append(rows, []string{Clean(e.Vendor, t.width(12)), Clean(e.Endpoint, t.width(28)), group(e.Requests), group(e.Errors),
+				rate(e.Errors, e.Requests), p50, p95, p99})
+		}
+		t.table([]string{"VENDOR", "ENDPOINT", "REQS", "ERRORS", "RATE", "P50", "P95", "P99"}, rows,
+			[]bool{false, false, true, true, true, true, true, true})
+	}
+	if len(r.Services) > 0 || r.By == ByService {
+		t.heading("Calling services")
+		var rows [][]string
+		for _, sv := range r.Services {
+			rows = append(rows, []string{Clean(sv.Service, t.width(30)), group(sv.Requests), group(sv.Errors), rate(sv.Errors, sv.Requests)})
+		}
+		t.table([]string{"SERVICE", "REQUESTS", "ERRORS", "RATE"}, rows, []bool{false, true, true, true})
+	}
+	for _, g := range r.Groups {
+		t.heading("Failures on " + r.By + " " + Clean(g.Key, 60))
+		var rows [][]string
+		for _, f := range cut(g.Failures, r.top) {
+			rows = append(rows, []string{Clean(f.Vendor, t.width(14)), Clean(f.Code, t.width(18)), f.Category, t.verdict(f.Retry), group(f.Count)})
+		}
+		t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "COUNT"}, rows, []bool{false, false, false, false, true})
+	}
+}
+
+// ms writes a latency in milliseconds, or seconds past ten of them.
+func ms(v float64) string {
+	if v >= 10000 {
+		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "s"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
 // wrap breaks s into lines of at most width runes, at spaces.

@@ -55,6 +55,8 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	to := fset.String("to", "", "window end `TIME` (with --from): RFC 3339, a date, relative to now (-1h) or now")
 	fset.Var(&vendors, "vendor", "only this `VENDOR` (any case); repeat or separate with commas for several")
 	category := fset.String("category", "", "only failures of this `CATEGORY`")
+	by := fset.String("by", "", "also break the report down by `WHAT`: host, endpoint or service")
+	service := fset.String("service", "", "only the requests of the calling `SERVICE`")
 	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
 	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
 	prom := addPromFlags(fset)
@@ -106,6 +108,14 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	switch *by {
+	case "", report.ByHost, report.ByEndpoint, report.ByService:
+	default:
+		return usageErrorf("--by: unknown %q (want host, endpoint or service)", *by)
+	}
+	if *service != "" && (prom.active() || remote.active()) {
+		return usageErrorf("--service reads databases (--db): the metrics and the daemons' rows are not kept per service")
+	}
 	cat, err := catalogFor(cfg)
 	if err != nil {
 		return err
@@ -137,7 +147,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			}
 			return err
 		}
-		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: only})
+		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: only, Service: *service})
 		db.Close()
 		if s.Host == "" {
 			s.Host = filepath.Base(path) // a database from before hosts were recorded
@@ -162,7 +172,9 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			sources[i] = onlyVendors(sources[i], keep)
 		}
 	}
-	r := report.Build(window, report.PreviousOf(window), sources, report.NewOptions(cat, window, *top, *category))
+	opts := report.NewOptions(cat, window, *top, *category)
+	opts.By = *by
+	r := report.Build(window, report.PreviousOf(window), sources, opts)
 	remote.annotate(c.m.Stdout, c.m.Stderr, r, f, missing)
 	if fl != nil {
 		fl.Apply(r)

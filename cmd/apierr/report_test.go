@@ -190,3 +190,46 @@ func TestRun_SummaryDir(t *testing.T) {
 		t.Fatalf("summary %s (mode %v):\n%s", files[0], fi.Mode().Perm(), data)
 	}
 }
+
+// TestReport_By: --by host, endpoint and service add their sections,
+// --service narrows the report to one calling service, and an unknown
+// --by is a usage error.
+func TestReport_By(t *testing.T) {
+	dir := t.TempDir()
+	logPath, db := filepath.Join(dir, "g.jsonl"), filepath.Join(dir, "apierr.db")
+	code, out, errs := run(t, "", "generate", "--lines", "3000", "--services", "3", "--start", "2026-11-20T10:00:00Z", "--step", "1s")
+	if code != 0 {
+		t.Fatalf("generate: %s", errs)
+	}
+	os.WriteFile(logPath, []byte(out), 0o644)
+	if code, _, errs := run(t, "", "ingest", "-q", "--db", db, logPath); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	for by, section := range map[string]string{"host": "## Hosts", "endpoint": "## Endpoints", "service": "## Calling services"} {
+		code, out, errs := run(t, "", append([]string{"report", "--db", db, "--by", by, "--format", "markdown"}, reportWindow...)...)
+		if code != 0 || !strings.Contains(out, section) {
+			t.Errorf("--by %s: exit %d, %s; no %q section", by, code, errs, section)
+		}
+	}
+	var all, one struct {
+		Totals   struct{ Requests int64 }
+		Services []struct {
+			Service  string
+			Requests int64
+		}
+	}
+	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json"}, reportWindow...)...)
+	json.Unmarshal([]byte(out), &all)
+	if len(all.Services) != 3 {
+		t.Fatalf("%d services, want 3", len(all.Services))
+	}
+	s := all.Services[0]
+	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json", "--service", s.Service}, reportWindow...)...)
+	json.Unmarshal([]byte(out), &one)
+	if one.Totals.Requests != s.Requests || one.Totals.Requests >= all.Totals.Requests {
+		t.Errorf("--service %s: %d requests, want %d (of %d)", s.Service, one.Totals.Requests, s.Requests, all.Totals.Requests)
+	}
+	if code, _, errs := run(t, "", "report", "--db", db, "--by", "color"); code != 2 || !strings.Contains(errs, "--by") {
+		t.Errorf("--by color: exit %d, %q; want a usage error", code, errs)
+	}
+}
