@@ -136,3 +136,28 @@ func TestHTML_Hostile(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_Live: the demo's redraw fits one screen (24 lines and 80
+// columns leave room for the prompt), keeps the headline and what changed,
+// and shows unknown codes when there are any.
+func TestRender_Live(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.Render(&b, pageReport(), report.Live, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) > 30 {
+		t.Errorf("%d lines, want a screen's worth:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+	for _, want := range []string{"20,010 requests", "changed: ", "UNKNOWN CODES", "x<b>y"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+}

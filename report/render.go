@@ -21,6 +21,10 @@ func Render(w io.Writer, r *Report, f Format, color bool) error {
 		return renderHTML(w, r)
 	case Lines:
 		return renderLines(w, r)
+	case Live:
+		t := &text{w: w, color: color}
+		t.live(r)
+		return t.err
 	}
 	t := &text{w: w, md: f == Markdown, color: color && f == Table}
 	t.render(r)
@@ -144,7 +148,8 @@ func ratio(r float64) string {
 	return strconv.FormatFloat(r, 'f', 1, 64) + "×"
 }
 
-func (t *text) render(r *Report) {
+// headline writes the title and the totals.
+func (t *text) headline(r *Report) {
 	span := r.Window.To.Sub(r.Window.From)
 	title := fmt.Sprintf("apierr · %s → %s UTC (%s, vs the %s before)",
 		r.Window.From.UTC().Format("2006-01-02 15:04"), r.Window.To.UTC().Format("2006-01-02 15:04"), human(span), human(span))
@@ -156,6 +161,10 @@ func (t *text) render(r *Report) {
 	t.printf("%s requests · %s errors (%s) · %s retryable · %s malformed lines\n",
 		group(r.Totals.Requests), group(r.Totals.Errors), rate(r.Totals.Errors, r.Totals.Requests),
 		group(r.Totals.Retryable), group(r.Totals.Malformed))
+}
+
+func (t *text) render(r *Report) {
+	t.headline(r)
 
 	t.heading("Vendors")
 	var rows [][]string
@@ -254,6 +263,51 @@ func (t *text) render(r *Report) {
 		t.table([]string{"REASON", "COUNT"}, rows, []bool{false, true})
 	}
 	t.dimensions(r)
+}
+
+// live is the demo's redraw: what fits one terminal screen, headline
+// first. The headline and what changed stay on screen; unknown codes are
+// shown whenever there are any.
+func (t *text) live(r *Report) {
+	const most = 6
+	t.headline(r)
+	var changed []string
+	plain := &text{} // no colour: the line is cut to the screen's width
+	for _, f := range r.Failures {
+		if f.Change == "new" || f.Change == "up" {
+			changed = append(changed, fmt.Sprintf("%s %s %s", f.Vendor, f.Code, plain.changeText(f)))
+		}
+		if len(changed) == 3 {
+			break
+		}
+	}
+	if len(changed) > 0 {
+		t.printf("%s\n", Clean("changed: "+strings.Join(changed, " · "), 79))
+	}
+	t.heading("Vendors")
+	var rows [][]string
+	for _, v := range cut(r.Vendors, most) {
+		rows = append(rows, []string{Clean(v.Vendor, 14), group(v.Requests), group(v.Errors), rate(v.Errors, v.Requests),
+			group(v.Retryable), t.sparkline(v.Trend)})
+	}
+	t.table([]string{"VENDOR", "REQUESTS", "ERRORS", "RATE", "RETRYABLE", "TREND"}, rows, []bool{false, true, true, true, true})
+	if n := len(r.Vendors) - most; n > 0 {
+		t.printf("(and %d more vendors)\n", n)
+	}
+	t.heading("Most frequent failures")
+	rows = rows[:0]
+	for _, f := range cut(r.Failures, most) {
+		rows = append(rows, []string{Clean(f.Vendor, 13), Clean(f.Code, 16), f.Category, t.verdict(f.Retry), group(f.Count), t.changeText(f)})
+	}
+	t.table([]string{"VENDOR", "CODE", "CATEGORY", "RETRY", "COUNT", "CHANGE"}, rows, []bool{false, false, false, false, true, false})
+	if len(r.unknown) > 0 {
+		t.heading("Unknown codes")
+		rows = rows[:0]
+		for _, f := range cut(r.unknown, 3) {
+			rows = append(rows, []string{Clean(f.Vendor, 14), Clean(f.Code, 18), itoa(f.HTTPStatus), group(f.Count), Clean(f.Message, 26)})
+		}
+		t.table([]string{"VENDOR", "CODE", "HTTP", "COUNT", "MESSAGE"}, rows, []bool{false, false, true, true})
+	}
 }
 
 // dimensions writes the sections of a fleet and of --by: hosts (when

@@ -29,6 +29,9 @@ const (
 	// Lines is one log line per failure group after a headline: the
 	// daemon's summaries to the journal. It is not a --format.
 	Lines Format = "lines"
+	// Live is a terminal's live redraw (apierr demo): the headline, what
+	// changed, and what fits one screen; not a --format value either.
+	Live Format = "live"
 )
 
 // Formats lists every format.

@@ -55,7 +55,7 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	format := report.Markdown
 	if tty {
-		format = report.Table
+		format = report.Live // one screen, redrawn: the headline stays in view
 	}
 	color := tty && c.m.Getenv("NO_COLOR") == ""
 
@@ -117,6 +117,9 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.m.Stdout, "Final report: %d lines read. Run it yourself: apierr report --db %s\n\n", srv.Stats().Lines, cfg.DB)
 	srv.Summary.Clear = false
+	if srv.Summary.Format == report.Live {
+		srv.Summary.Format = report.Table // the final report in full
+	}
 	return srv.WriteSummary(context.Background())
 }
 
