@@ -23,7 +23,7 @@ type CodesCommand struct{ m *Main }
 // Run prints the catalog entries of every vendor, or of --vendor; with
 // --unknown, the drafts.
 func (c *CodesCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("codes", "codes [--vendor V] [--format table|markdown|json|csv]\n       apierr codes --unknown [--db PATH] [--since DUR] [--out DIR] --format yaml")
+	fs := c.m.newFlagSet("codes", "codes [--vendors-dir DIR] [--vendor VENDOR] [--format FORMAT]\n       apierr codes --unknown [--db PATH] [--since DURATION] [--out DIR] [--format yaml]")
 	vendorsDir := c.m.vendorsFlag(fs)
 	vendor := fs.String("vendor", "", "list only this `VENDOR`'s codes")
 	format := fs.String("format", "table", "output `FORMAT`: table, markdown, json or csv; yaml with --unknown")

@@ -25,7 +25,7 @@ type DemoCommand struct{ m *Main }
 
 // Run runs the demo.
 func (c *DemoCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("demo", "demo [--duration D] [--rate N] [--every D] [--keep DIR]")
+	fset := c.m.newFlagSet("demo", "demo [--duration DURATION] [--rate N] [--every DURATION] [--keep DIR]")
 	duration := fset.Duration("duration", 15*time.Second, "how long traffic is written")
 	rate := fset.Int("rate", 2000, "request-log lines per second")
 	every := fset.Duration("every", 3*time.Second, "how often the live report is printed")

@@ -18,7 +18,7 @@ type GenerateCommand struct{ m *Main }
 // Run writes --lines lines to standard output. The defaults write the
 // benchmarks' mix; the other flags make it as diverse as a real fleet's.
 func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed S] [--errors F] [--malformed F] [--transport F] [--other F] [--start T] [--step D | --span D] [--vendors V,...] [--codes N] [--endpoints N] [--services N]")
+	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed N] [--errors SHARE] [--malformed SHARE] [--transport SHARE] [--other SHARE] [--start TIME] [--step DURATION | --span DURATION] [--vendors LIST] [--codes N] [--endpoints N] [--services N]")
 	lines := fset.Int("lines", 100_000, "how many `N` lines to write")
 	seed := fset.Int64("seed", 1, "random `SEED`: the same seed writes the same lines")
 	errs := fset.Float64("errors", 0.2, "share `F` of lines that are errors with a response, 0 to 1")

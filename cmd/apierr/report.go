@@ -32,7 +32,7 @@ func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
 func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // reportSynopsis is report's usage line (and the README's).
-const reportSynopsis = "report [--db PATH]... [--since DURATION | --from TIME --to TIME] [--vendor VENDOR]... [--category CATEGORY] [--top N] [--format FORMAT] [--fail-if COND]..."
+const reportSynopsis = "report [--db PATH... | --prometheus URL | --remote URL...] [--since DURATION | --from TIME --to TIME] [--vendor VENDOR]... [--category CATEGORY] [--service SERVICE] [--by host|endpoint|service] [--top N] [--format FORMAT] [--fail-if COND]..."
 
 // ThresholdError is a --fail-if condition that holds: exit code 3, so a
 // cron job or a CI step can alert on it.
