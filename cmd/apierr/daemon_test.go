@@ -239,60 +239,58 @@ func TestRun_KillRestart(t *testing.T) {
 				w.Close()
 			}()
 
-			kills := 0
-			for running := true; running; {
-				d := startDaemon(t, config)
-				select {
-				case <-writerDone:
-					running = false
-				case <-time.After(time.Duration(100+killRng.Intn(400)) * time.Millisecond):
-				}
-				d.kill()
-				kills++
-			}
-
-			// The reference: one clean pass over the same lines.
-			ref := filepath.Join(dir, "ref.jsonl")
-			os.WriteFile(ref, []byte(strings.Join(all, "\n")+"\n"), 0o644)
-			refDB := filepath.Join(dir, "ref.db")
-			if code, _, errs := run(t, "", "ingest", "-q", "--db", refDB, ref); code != 0 {
-				t.Fatalf("reference ingest: %s", errs)
-			}
-			want := readCounts(t, refDB)
-			if want.requests+want.malformed != total {
-				t.Fatalf("reference holds %d lines, want %d", want.requests+want.malformed, total)
-			}
-
-			// A last run catches up, then stops cleanly.
-			d := startDaemon(t, config)
-			deadline := time.Now().Add(20 * time.Second)
-			var got counts
-			for time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-				if got = readCounts(t, dbPath); got.requests+got.malformed >= total {
-					break
-				}
-			}
-			time.Sleep(300 * time.Millisecond) // anything more would be double counting
-			d.stop(t)
-			got = readCounts(t, dbPath)
-			if got.String() != want.String() {
-				for _, s := range []string{dbPath} {
-					db := storage.NewDB(s)
-					db.ReadOnly = true
-					db.Open()
-					ps, _ := db.Positions(context.Background())
-					for _, p := range ps {
-						t.Logf("position %+v %d", p.Key, p.Offset)
-						t.Logf("  %s", p.Path)
-					}
-					db.Close()
-				}
-				t.Fatalf("after %d kills, counts differ from one clean pass\ngot:\n%s\n\nwant:\n%s\n\ndaemon log:\n%s", kills, got, want, d.out)
-			}
-			t.Logf("%d lines, %d kills: counts equal one clean pass", total, kills)
+			killUntilDone(t, config, dbPath, dir, &all, writerDone, killRng)
 		})
 	}
+}
+
+// killUntilDone starts the daemon on config and kills it (SIGKILL) at
+// random times until the writer is done; then a last run catches up and
+// stops cleanly, and the counts must equal one clean pass over the
+// lines the writer wrote.
+func killUntilDone(t *testing.T, config, dbPath, dir string, lines *[]string, writerDone <-chan struct{}, killRng *rand.Rand) {
+	t.Helper()
+	kills := 0
+	for running := true; running; {
+		d := startDaemon(t, config)
+		select {
+		case <-writerDone:
+			running = false
+		case <-time.After(time.Duration(100+killRng.Intn(400)) * time.Millisecond):
+		}
+		d.kill()
+		kills++
+	}
+
+	// The reference: one clean pass over the same lines (all written:
+	// the writer is done).
+	all := *lines
+	ref := filepath.Join(dir, "ref.jsonl")
+	os.WriteFile(ref, []byte(strings.Join(all, "\n")+"\n"), 0o644)
+	refDB := filepath.Join(dir, "ref.db")
+	if code, _, errs := run(t, "", "ingest", "-q", "--db", refDB, ref); code != 0 {
+		t.Fatalf("reference ingest: %s", errs)
+	}
+	want := readCounts(t, refDB)
+	if want.requests+want.malformed != int64(len(all)) {
+		t.Fatalf("reference holds %d lines, want %d", want.requests+want.malformed, len(all))
+	}
+
+	// A last run catches up, then stops cleanly.
+	d := startDaemon(t, config)
+	waitForDaemon(t, d) // a SIGTERM while it starts up is another matter
+	var got counts
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got = readCounts(t, dbPath); got.requests+got.malformed >= want.requests+want.malformed {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // anything more would be double counting
+	d.stop(t)
+	if got = readCounts(t, dbPath); got.String() != want.String() {
+		t.Fatalf("after %d kills, counts differ from one clean pass\ngot:\n%s\n\nwant:\n%s\n\ndaemon log:\n%s", kills, got, want, d.out)
+	}
+	t.Logf("%d lines, %d kills: counts equal one clean pass", len(all), kills)
 }
 
 // waitForDaemon waits until the daemon tails its inputs: its database is
