@@ -273,7 +273,7 @@ func unescapeLog(dst, s []byte) []byte {
 		}
 		r, ok := rune(0), false
 		if e == 'u' {
-			r, ok = frameHex4(s[i+2:])
+			r, ok = hex4(s[i+2:])
 		}
 		if !ok {
 			out[w], out[w+1] = c, e // a malformed escape, kept
@@ -284,7 +284,7 @@ func unescapeLog(dst, s []byte) []byte {
 		if utf16.IsSurrogate(r) {
 			r2, ok := rune(0), false
 			if len(s) >= i+12 && s[i+6] == '\\' && s[i+7] == 'u' {
-				r2, ok = frameHex4(s[i+8:])
+				r2, ok = hex4(s[i+8:])
 			}
 			if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
 				r, adv = d, 12
@@ -301,24 +301,3 @@ func unescapeLog(dst, s []byte) []byte {
 // simpleEscapes maps the byte after a backslash to the byte it stands
 // for; 0 for \u and for bytes that make no escape.
 var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-func frameHex4(s []byte) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
