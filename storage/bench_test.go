@@ -8,6 +8,7 @@ import (
 
 	"github.com/apierr/apierr/classify"
 	"github.com/apierr/apierr/ingest"
+	"github.com/apierr/apierr/storage"
 )
 
 // BenchmarkDB_Commit commits batches as the daemon does on catch-up: 100,000
@@ -34,6 +35,43 @@ func BenchmarkDB_Commit(b *testing.B) {
 			batch.Add(start.Add(time.Duration(n)*10*time.Millisecond), ev, "POST /api/v1/orders/{id}")
 			n++
 		}
+		batch.SetPosition(ingest.Position{Key: ingest.FileKey{Dev: 1, Ino: 1}, Offset: int64(n)})
+		if err := db.Commit(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "requests/s")
+}
+
+// BenchmarkDB_CommitDiverse commits batches of diverse traffic: 100,000
+// requests a batch over 30 minutes, 20% errors in about 2,000 (vendor,
+// code, endpoint) groups, latencies, 40 endpoints a vendor; each batch
+// adds to the rows of the one before (the minutes overlap by half).
+func BenchmarkDB_CommitDiverse(b *testing.B) {
+	db := MustOpenDB(b)
+	ctx := context.Background()
+	vendors := []string{"piggy", "textalk", "picqer", "voucherify", "stripe", "github", "slack", "twilio"}
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var events []classify.Event
+	var calls []storage.Call
+	for i := range 5000 {
+		v := vendors[i%len(vendors)]
+		ev := classify.Event{Vendor: v, HTTPStatus: 200}
+		if i%5 == 0 {
+			ev = classify.Event{Error: true, Vendor: v, Code: fmt.Sprint(i * 7 % 250), HTTPStatus: 400,
+				Category: classify.Validation, Retry: classify.RetryNo, Known: true, Message: "message"}
+		}
+		events = append(events, ev)
+		calls = append(calls, storage.Call{Endpoint: fmt.Sprintf("POST /v1/r%d/{id}", i*13%40), Latency: time.Duration(i%500) * time.Millisecond})
+	}
+	n := 0
+	for b.Loop() {
+		batch := db.NewBatch()
+		base := start.Add(time.Duration(n/100_000) * 15 * time.Minute)
+		for i := range 100_000 {
+			batch.AddCall(base.Add(time.Duration(i)*18*time.Millisecond), &events[(n+i)%len(events)], calls[(n+i)%len(calls)])
+		}
+		n += 100_000
 		batch.SetPosition(ingest.Position{Key: ingest.FileKey{Dev: 1, Ino: 1}, Offset: int64(n)})
 		if err := db.Commit(ctx, batch); err != nil {
 			b.Fatal(err)
