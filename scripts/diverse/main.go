@@ -24,7 +24,7 @@ import (
 func main() {
 	lines := flag.Int("lines", 1_000_000, "lines to write")
 	span := flag.Duration("span", 5*time.Hour, "time from the first line to the last")
-	endpoints := flag.Int("endpoints", 40, "resources per vendor path (Zipf-like: a few are frequent)")
+	endpoints := flag.Int("endpoints", 1, "resources per vendor path (Zipf-like: a few are frequent); each multiplies the groups")
 	seed := flag.Int64("seed", 1, "random seed")
 	flag.Parse()
 	cat, err := classify.Load(classify.Builtin())
