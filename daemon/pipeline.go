@@ -18,6 +18,10 @@ import (
 // MaxBatch commits early when a batch holds this many lines (catch-up).
 const MaxBatch = 250_000
 
+// behindBatch is Ingest's batch: half of MaxBatch, as two batches are in
+// memory at once, one filling while the other commits.
+const behindBatch = MaxBatch / 2
+
 // Chunk is a chunk of lines tagged with the input (and so the decoder) it
 // came from: an index into the pipeline's mappings.
 type Chunk struct {
@@ -263,7 +267,7 @@ func (p *Pipeline) merge(r *result) {
 func (p *Pipeline) Ingest(ctx context.Context, chunks <-chan Chunk) error {
 	for r := range p.stage(chunks) {
 		p.merge(r)
-		if p.batch.Len() >= MaxBatch {
+		if p.batch.Len() >= behindBatch {
 			if err := p.commitBehind(ctx); err != nil {
 				return err
 			}

@@ -30,6 +30,9 @@ type Batch struct {
 	positions map[ingest.FileKey]ingest.Position
 	known     map[ErrorLabels]bool // error labels whose code the catalog knows
 	n         int
+	reqSlab   slab[reqAgg] // the values of reqs, eps and errs
+	epSlab    slab[epAgg]
+	errSlab   slab[errAgg]
 	summary   Summary // of the counts merged since the last commit
 	committed Summary // of the last successful commit
 }
@@ -170,7 +173,7 @@ func (b *Batch) Merge(t *Tally) {
 		rk := reqKey{k.bucket, vendor, b.caps.service(k.service, b.limits.Services)}
 		r := b.reqs[rk]
 		if r == nil {
-			r = &reqAgg{}
+			r = b.reqSlab.new()
 			b.reqs[rk] = r
 		}
 		r.requests += c.requests
@@ -180,7 +183,7 @@ func (b *Batch) Merge(t *Tally) {
 		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
 		e := b.eps[ek]
 		if e == nil {
-			e = &epAgg{}
+			e = b.epSlab.new()
 			b.eps[ek] = e
 		}
 		e.requests += c.requests
@@ -197,7 +200,8 @@ func (b *Batch) Merge(t *Tally) {
 		g.service = b.caps.service(g.service, b.limits.Services)
 		m := b.errs[k]
 		if m == nil {
-			m = &errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
+			m = b.errSlab.new()
+			*m = errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
 			b.errs[k] = m
 		}
 		m.count += e.count
@@ -409,6 +413,9 @@ func (b *Batch) reset() {
 	clear(b.known)
 	clear(b.samples)
 	clear(b.positions)
+	b.reqSlab.reset()
+	b.epSlab.reset()
+	b.errSlab.reset()
 	b.n = 0
 }
 
