@@ -18,6 +18,10 @@ import (
 // MaxBatch commits early when a batch holds this many lines (catch-up).
 const MaxBatch = 250_000
 
+// behindBatch is Ingest's batch: half of MaxBatch, as two batches are in
+// memory at once, one filling while the other commits.
+const behindBatch = MaxBatch / 2
+
 // Chunk is a chunk of lines tagged with the input (and so the decoder) it
 // came from: an index into the pipeline's mappings.
 type Chunk struct {
@@ -43,11 +47,16 @@ type Pipeline struct {
 	db      *storage.DB
 	conf    atomic.Pointer[pipelineConf] // swapped by a reload; workers pick it up
 	workers int
-	batch   *storage.Batch
+	batch   *storage.Batch // what merge fills
 	now     func() time.Time
 	log     *slog.Logger
 	tallies sync.Pool
 	metrics *metrics // nil: none (apierr ingest)
+
+	// spare is the other batch of commitBehind: being committed while
+	// pending is not nil, else empty.
+	spare   *storage.Batch
+	pending chan error
 
 	// Totals since start, read by progress and metrics from other goroutines.
 	lines, bytes, requests, errors, malformed, skipped atomic.Int64
@@ -319,11 +328,14 @@ func (p *Pipeline) merge(r *result) {
 
 // Ingest counts every chunk of chunks and commits in batches, the last
 // when chunks closes. The caller owns the database while it runs.
+//
+// A full batch is committed in the background while the next one fills
+// (commitBehind): decoding does not stall on the database.
 func (p *Pipeline) Ingest(ctx context.Context, chunks <-chan Chunk) error {
 	for r := range p.stage(chunks) {
 		p.merge(r)
-		if p.batch.Len() >= MaxBatch {
-			if err := p.commit(ctx); err != nil {
+		if p.batch.Len() >= behindBatch {
+			if err := p.commitBehind(ctx); err != nil {
 				return err
 			}
 		}
@@ -331,31 +343,72 @@ func (p *Pipeline) Ingest(ctx context.Context, chunks <-chan Chunk) error {
 	return p.commit(ctx)
 }
 
-// commit writes the batch. On failure the batch is kept whole and the
-// commit is retried with backoff until it succeeds or ctx is done: input
-// positions never get ahead of the counts.
+// commitBehind starts committing the batch in the background and gives
+// merge the other batch to fill meanwhile. It first waits for the
+// commit it started before: one commit at a time, in the order of the
+// input, each with its positions, so positions never get ahead of the
+// counts of the lines before them. Only Ingest uses it: while a commit
+// runs, nothing but merge may touch the database (the daemon's loop also
+// runs maintenance, which reloads the caps and group ids).
+func (p *Pipeline) commitBehind(ctx context.Context) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
+	if p.spare == nil {
+		p.spare = p.db.NewBatch()
+	}
+	b, lines := p.batch, p.lines.Load()
+	p.batch, p.spare = p.spare, b
+	done := make(chan error, 1)
+	p.pending = done
+	go func() { done <- p.commitBatch(ctx, b, lines) }()
+	return nil
+}
+
+// wait waits for the background commit, if one runs, and returns its error.
+func (p *Pipeline) wait() error {
+	if p.pending == nil {
+		return nil
+	}
+	err := <-p.pending
+	p.pending = nil
+	return err
+}
+
+// commit writes the batch, after the background commit if one runs.
 func (p *Pipeline) commit(ctx context.Context) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
+	return p.commitBatch(ctx, p.batch, p.lines.Load())
+}
+
+// commitBatch writes b, which holds the lines up to the lines-th. On
+// failure the batch is kept whole and the commit is retried with backoff
+// until it succeeds or ctx is done: input positions never get ahead of
+// the counts.
+func (p *Pipeline) commitBatch(ctx context.Context, b *storage.Batch, lines int64) error {
 	backoff := 100 * time.Millisecond
 	for {
-		n := p.batch.Len()
+		n := b.Len()
 		start := time.Now()
-		err := p.db.Commit(context.WithoutCancel(ctx), p.batch)
+		err := p.db.Commit(context.WithoutCancel(ctx), b)
 		if p.metrics != nil {
 			p.metrics.committed(time.Since(start), err)
 		}
 		if err == nil {
 			if p.metrics != nil {
-				p.metrics.add(p.batch.Committed())
+				p.metrics.add(b.Committed())
 			}
 			if n > 0 {
-				p.log.Debug("committed", "lines", p.lines.Load(), "batch", n)
+				p.log.Debug("committed", "lines", lines, "batch", n)
 			}
 			return nil
 		}
 		p.log.Error("commit failed, retrying", "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (the last %d lines are not committed; they are read again at the next start)", err, p.batch.Len())
+			return fmt.Errorf("%w (the last %d lines are not committed; they are read again at the next start)", err, b.Len())
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 30*time.Second)

@@ -1,88 +1,116 @@
 #!/usr/bin/env bash
-# Speed of apierr on generated request logs, with the same job done by jq and
-# by a plain encoding/json program side by side.
+# Speed of apierr ingest against a minimal fastjson program doing far less
+# (scripts/baseline: parse each line, count errors by host and code), on
+# two traffic mixes, side by side in one run:
+#   default  `apierr generate` (1 line every 10 ms, one path a vendor);
+#   diverse  scripts/diverse: the same lines over 5 hours, a resource
+#            after each vendor's path (about 2,200 (vendor, code, endpoint)
+#            groups, 100,000 minute-bucket rows for 1,000,000 lines).
+# Runs are interleaved (apierr, baseline, apierr with GOMAXPROCS=1, in
+# turn), so that load from others on a shared machine falls on all of
+# them alike; the ratio apierr/baseline in one run is the figure that
+# carries between machines, not the seconds.
 #
-# usage: scripts/bench-ingest.sh [LINES] [RUNS]     (defaults: 1000000 lines, 5 runs)
-# Prints medians of RUNS runs: lines/s, MB/s, peak RSS, for
-#   - apierr ingest, page cache to a fresh database, 2 cores and 1 core;
-#   - apierr run catching up the same file as a backlog;
-#   - the tail latency: a line appended to a followed file until committed;
-#   - jq and encoding/json doing the job (errors by host and code).
+# usage: scripts/bench-ingest.sh [LINES] [RUNS] [MIXES]
+#        (defaults: 1000000 lines, 5 runs, "default diverse")
+# Prints medians of RUNS runs: seconds, lines/s, peak RSS, and the ratio
+# to the baseline (below 1: apierr is faster); then `apierr run` catching
+# up the same file as a backlog, its ratio to ingest, and the tail latency.
+# Set PROFILE=DIR to keep a CPU profile of one ingest run of each mix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-1000000}
 RUNS=${2:-5}
+MIXES=${3:-default diverse}
 
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 go build -o "$work/apierr" ./cmd/apierr
 go build -o "$work/baseline" ./scripts/baseline
-"$work/apierr" generate --lines "$LINES" --seed 1 > "$work/in.jsonl"
-MB=$(( $(stat -c %s "$work/in.jsonl") / 1000000 ))
-cat "$work/in.jsonl" > /dev/null # into the page cache
-echo "input: $LINES lines, $MB MB ($(( $(stat -c %s "$work/in.jsonl") / LINES )) bytes a line), $(nproc) cores"
+go build -o "$work/diverse" ./scripts/diverse
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "$(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $LINES lines, $RUNS runs, medians"
 
-# run_timed NAME CMD...: RUNS runs; prints the median seconds and peak RSS.
-run_timed() {
-  local name=$1; shift
-  local secs=() rss=()
-  for i in $(seq "$RUNS"); do
-    rm -f "$work"/t.db*
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2>&1
-    read -r s m < "$work/time"
-    secs+=("$s"); rss+=("$m")
-  done
-  local s m
-  s=$(printf '%s\n' "${secs[@]}" | median)
-  m=$(printf '%s\n' "${rss[@]}" | median)
-  printf '%-36s %6.2f s  %9.0f lines/s  %5.0f MB/s  peak RSS %4.0f MiB   (runs: %s)\n' \
-    "$name" "$s" "$(echo "$LINES / $s" | bc -l)" "$(echo "$MB / $s" | bc -l)" "$(echo "$m / 1024" | bc -l)" "${secs[*]}"
+# timed FILE CMD...: runs CMD, appends "seconds peakKiB" to FILE.
+timed() {
+  local out=$1; shift
+  rm -f "$work"/t.db*
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2>&1
+  cat "$work/time" >> "$out"
 }
 
-run_timed "apierr ingest (2 cores)" "$work/apierr" ingest -q --db "$work/t.db" "$work/in.jsonl"
-run_timed "apierr ingest (GOMAXPROCS=1)" env GOMAXPROCS=1 "$work/apierr" ingest -q --db "$work/t.db" "$work/in.jsonl"
-
-# Catch-up: the daemon finds the file as a backlog; done when its debug log
-# says every line is committed.
-catchup=()
-for i in $(seq "$RUNS"); do
-  rm -rf "$work/logs" "$work"/r.db*; mkdir "$work/logs"; ln "$work/in.jsonl" "$work/logs/app.log"
-  printf 'log_level: debug\nflush_interval: 100ms\nmetrics_listen: ""\nsummary: {every: 0s, to: stderr}\n' > "$work/run.yaml"
-  start=$(date +%s.%N)
-  "$work/apierr" run --config "$work/run.yaml" --db "$work/r.db" "$work/logs/app.log*" 2> "$work/run.log" &
-  pid=$!
-  until grep -q "msg=committed lines=$LINES " "$work/run.log" 2>/dev/null; do sleep 0.02; done
-  end=$(date +%s.%N)
-  catchup+=("$(echo "$end - $start" | bc -l)")
-  if [ "$i" -eq "$RUNS" ]; then
-    # Tail latency: append one line, wait for its commit.
-    lat=()
-    for j in 1 2 3 4 5; do
-      n=$((LINES + j))
-      t0=$(date +%s.%N)
-      "$work/apierr" generate --lines 1 --seed "$j" >> "$work/logs/app.log"
-      until grep -q "msg=committed lines=$n " "$work/run.log"; do sleep 0.005; done
-      lat+=("$(echo "($(date +%s.%N) - $t0) * 1000" | bc -l)")
-    done
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+# report NAME FILE [BASE]: the median seconds, lines/s, peak RSS, and the
+# ratio to BASE's median.
+report() {
+  local s m r=""
+  s=$(cut -d' ' -f1 "$2" | median)
+  m=$(cut -d' ' -f2 "$2" | median)
+  if [ -n "${3:-}" ]; then
+    r=$(printf 'ratio %.2f' "$(echo "$s / $(cut -d' ' -f1 "$3" | median)" | bc -l)")
   fi
-  kill -TERM "$pid"; wait "$pid" || true
-done
-s=$(printf '%s\n' "${catchup[@]}" | median)
-printf '%-36s %6.2f s  %9.0f lines/s  %5.0f MB/s  peak RSS %4.0f MiB\n' "apierr run, catching up the backlog" \
-  "$s" "$(echo "$LINES / $s" | bc -l)" "$(echo "$MB / $s" | bc -l)" "$(echo "$hwm / 1024" | bc -l)"
-printf '%-36s %6.0f ms median (flush_interval 100 ms; runs: %s)\n' "tail latency, append to commit" \
-  "$(printf '%s\n' "${lat[@]}" | median)" "$(printf '%.0f ' "${lat[@]}")"
+  printf '  %-34s %6.2f s %9.0f lines/s  peak RSS %4.0f MiB  %s  (runs: %s)\n' "$1" "$s" \
+    "$(echo "$LINES / $s" | bc -l)" "$(echo "$m / 1024" | bc -l)" "$r" "$(cut -d' ' -f1 "$2" | tr '\n' ' ')"
+}
 
-# The same job by jq and by encoding/json, on a tenth of the lines for jq.
-JQ_LINES=$(( LINES / 10 ))
-head -n "$JQ_LINES" "$work/in.jsonl" > "$work/jq.jsonl"
-jq_prog='select(.status >= 400 or ((.response_body|tostring)|contains("error"))) | ((.url|capture("//(?<h>[^/]+)").h) + " " + (((.response_body|fromjson? // {}) | (.key // .error_code // .code // .error.code // null)) // ("http_" + (.status|tostring)) | tostring))'
-t0=$(date +%s.%N)
-jq -R -r "fromjson? | $jq_prog" "$work/jq.jsonl" | sort | uniq -c > /dev/null
-s=$(echo "$(date +%s.%N) - $t0" | bc -l)
-printf '%-36s %6.2f s  %9.0f lines/s  (on %d lines)\n' "jq" "$s" "$(echo "$JQ_LINES / $s" | bc -l)" "$JQ_LINES"
-run_timed "encoding/json (scripts/baseline)" sh -c "\"$work/baseline\" < \"$work/in.jsonl\""
+for mix in $MIXES; do
+  case $mix in
+  default) "$work/apierr" generate --lines "$LINES" --seed 1 --start 2026-11-20T00:00:00Z > "$work/in.jsonl" ;;
+  diverse) "$work/diverse" -lines "$LINES" -seed 1 > "$work/in.jsonl" ;;
+  *) echo "unknown mix $mix" >&2; exit 2 ;;
+  esac
+  size=$(stat -c %s "$work/in.jsonl")
+  cat "$work/in.jsonl" > /dev/null # into the page cache
+  rm -f "$work"/{ingest,base,one}
+  for i in $(seq "$RUNS"); do
+    timed "$work/ingest" "$work/apierr" ingest -q --db "$work/t.db" "$work/in.jsonl"
+    timed "$work/base" sh -c "exec \"$work/baseline\" < \"$work/in.jsonl\""
+    timed "$work/one" env GOMAXPROCS=1 "$work/apierr" ingest -q --db "$work/t.db" "$work/in.jsonl"
+  done
+  if [ -n "${PROFILE:-}" ]; then
+    rm -f "$work"/t.db*
+    "$work/apierr" ingest -q --db "$work/t.db" --cpuprofile "$PROFILE/$mix.prof" "$work/in.jsonl"
+    cp "$work/apierr" "$PROFILE/apierr"
+  fi
+  rm -f "$work"/t.db*
+  "$work/apierr" ingest -q --db "$work/t.db" "$work/in.jsonl"
+  rows=$(sqlite3 "$work/t.db" "SELECT (SELECT COUNT(*) FROM error_groups) || ' error groups, ' || ((SELECT COUNT(*) FROM error_counts) + (SELECT COUNT(*) FROM request_counts) + (SELECT COUNT(*) FROM endpoint_minutes)) || ' minute rows'" 2>/dev/null || echo "?")
+  echo "$mix: $LINES lines, $((size / 1000000)) MB ($((size / LINES)) bytes a line), $rows"
+  report "fastjson baseline (scripts/baseline)" "$work/base"
+  report "apierr ingest ($(nproc) cores)" "$work/ingest" "$work/base"
+  report "apierr ingest (GOMAXPROCS=1)" "$work/one" "$work/base"
+  printf '  GOMAXPROCS=1 runs at %.0f%% of the %d-core speed\n' \
+    "$(echo "100 * $(cut -d' ' -f1 "$work/ingest" | median) / $(cut -d' ' -f1 "$work/one" | median)" | bc -l)" "$(nproc)"
+
+  # Catch-up: the daemon finds the file as a backlog; done when its debug
+  # log says every line is committed.
+  rm -f "$work/catchup"
+  for i in $(seq "$RUNS"); do
+    rm -rf "$work/logs" "$work"/r.db*; mkdir "$work/logs"; ln "$work/in.jsonl" "$work/logs/app.log"
+    printf 'log_level: debug\nflush_interval: 100ms\nmetrics_listen: ""\nsummary: {every: 0s, to: stderr}\n' > "$work/run.yaml"
+    start=$(date +%s.%N)
+    "$work/apierr" run --config "$work/run.yaml" --db "$work/r.db" "$work/logs/app.log*" 2> "$work/run.log" &
+    pid=$!
+    until grep -q "msg=committed lines=$LINES " "$work/run.log" 2>/dev/null; do sleep 0.02; done
+    end=$(date +%s.%N)
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    echo "$(echo "$end - $start" | bc -l) $hwm" >> "$work/catchup"
+    if [ "$i" -eq "$RUNS" ]; then
+      # Tail latency: append one line, wait for its commit.
+      lat=()
+      for j in 1 2 3 4 5; do
+        n=$((LINES + j))
+        t0=$(date +%s.%N)
+        "$work/apierr" generate --lines 1 --seed "$j" >> "$work/logs/app.log"
+        until grep -q "msg=committed lines=$n " "$work/run.log"; do sleep 0.005; done
+        lat+=("$(echo "($(date +%s.%N) - $t0) * 1000" | bc -l)")
+      done
+    fi
+    kill -TERM "$pid"; wait "$pid" || true
+  done
+  report "apierr run, catching up" "$work/catchup" "$work/ingest"
+  printf '  %-34s %6.0f ms median (flush_interval 100 ms; runs: %s)\n' "tail latency, append to commit" \
+    "$(printf '%s\n' "${lat[@]}" | median)" "$(printf '%.0f ' "${lat[@]}")"
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

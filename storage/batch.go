@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apierr/apierr/classify"
@@ -27,6 +30,9 @@ type Batch struct {
 	positions map[ingest.FileKey]ingest.Position
 	known     map[ErrorLabels]bool // error labels whose code the catalog knows
 	n         int
+	reqSlab   slab[reqAgg] // the values of reqs, eps and errs
+	epSlab    slab[epAgg]
+	errSlab   slab[errAgg]
 	summary   Summary // of the counts merged since the last commit
 	committed Summary // of the last successful commit
 }
@@ -167,7 +173,7 @@ func (b *Batch) Merge(t *Tally) {
 		rk := reqKey{k.bucket, vendor, b.caps.service(k.service, b.limits.Services)}
 		r := b.reqs[rk]
 		if r == nil {
-			r = &reqAgg{}
+			r = b.reqSlab.new()
 			b.reqs[rk] = r
 		}
 		r.requests += c.requests
@@ -177,7 +183,7 @@ func (b *Batch) Merge(t *Tally) {
 		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
 		e := b.eps[ek]
 		if e == nil {
-			e = &epAgg{}
+			e = b.epSlab.new()
 			b.eps[ek] = e
 		}
 		e.requests += c.requests
@@ -194,7 +200,8 @@ func (b *Batch) Merge(t *Tally) {
 		g.service = b.caps.service(g.service, b.limits.Services)
 		m := b.errs[k]
 		if m == nil {
-			m = &errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
+			m = b.errSlab.new()
+			*m = errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
 			b.errs[k] = m
 		}
 		m.count += e.count
@@ -320,6 +327,9 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		clear(b.committed.Skipped)
 		return nil
 	}
+	if err := db.prepareWrites(ctx); err != nil {
+		return fmt.Errorf("commit: %w", translate(err))
+	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
@@ -329,13 +339,15 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 	if err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
-	if err := upsertErrors(ctx, tx, b, ids); err != nil {
+	if err := upsertErrors(ctx, tx, db, b, ids); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
-	for _, step := range []func(context.Context, *sql.Tx, *Batch, int64) error{
+	db.writes.blobs = db.writes.blobs[:0]
+	now := ms(db.Now())
+	for _, step := range []func(context.Context, *sql.Tx, *DB, *Batch, int64) error{
 		upsertRequests, upsertEndpoints, upsertMalformed, upsertSkipped, upsertLifetime, upsertSamples, upsertPositions,
 	} {
-		if err := step(ctx, tx, b, ms(db.Now())); err != nil {
+		if err := step(ctx, tx, db, b, now); err != nil {
 			return fmt.Errorf("commit: %w", translate(err))
 		}
 	}
@@ -401,32 +413,61 @@ func (b *Batch) reset() {
 	clear(b.known)
 	clear(b.samples)
 	clear(b.positions)
+	b.reqSlab.reset()
+	b.epSlab.reset()
+	b.errSlab.reset()
 	b.n = 0
 }
 
-func upsertErrors(ctx context.Context, tx *sql.Tx, b *Batch, ids map[groupKey]int64) error {
+func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, ids map[groupKey]int64) error {
 	if len(b.errs) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (bucket, group_id) DO UPDATE SET
-			count = count + excluded.count,
-			first_seen = MIN(first_seen, excluded.first_seen),
-			last_seen = MAX(last_seen, excluded.last_seen)`)
-	if err != nil {
-		return err
+	// In key order: neighbouring rows share the B-tree's pages.
+	type row struct {
+		bucket, id int64
+		e          *errAgg
 	}
-	defer stmt.Close()
+	rows := make([]row, 0, len(b.errs))
 	for k, e := range b.errs {
-		if _, err := stmt.ExecContext(ctx, k.bucket, ids[k.group], e.count, e.first, e.last); err != nil {
+		rows = append(rows, row{k.bucket, ids[k.group], e})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	w := db.rows(ctx, tx, upsertErrorCounts)
+	for _, r := range rows {
+		if err := w.add(r.bucket, r.id, r.e.count, r.e.first, r.e.last); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
-func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+// sortedKeys returns m's keys in the order of less.
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return keys
+}
+
+func compareReqKeys(a, b reqKey) int {
+	if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.vendor, b.vendor); c != 0 {
+		return c
+	}
+	return strings.Compare(a.service, b.service)
+}
+
+func upsertRequests(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
 	if len(b.reqs) == 0 {
 		return nil
 	}
@@ -443,65 +484,50 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 		h.retryable += r.retryable
 	}
 	for _, t := range []struct {
-		table string
-		rows  map[reqKey]*reqAgg
-	}{{"request_counts", b.reqs}, {"request_hours", hours}} {
-		stmt, err := tx.PrepareContext(ctx, `
-			INSERT INTO `+t.table+` (bucket, vendor, service, requests, errors, retryable) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (bucket, vendor, service) DO UPDATE SET
-				requests = requests + excluded.requests,
-				errors = errors + excluded.errors,
-				retryable = retryable + excluded.retryable`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for k, r := range t.rows {
-			if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
+		u    *upsert
+		rows map[reqKey]*reqAgg
+	}{{upsertRequestCounts, b.reqs}, {upsertRequestHours, hours}} {
+		w := db.rows(ctx, tx, t.u)
+		for _, k := range sortedKeys(t.rows, compareReqKeys) {
+			r := t.rows[k]
+			if err := w.add(k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-func upsertMalformed(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
-	return upsertReasons(ctx, tx, "malformed_counts", b.malformed)
-}
-
-func upsertSkipped(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
-	return upsertReasons(ctx, tx, "skipped_counts", b.skipped)
-}
-
-func upsertReasons(ctx context.Context, tx *sql.Tx, table string, counts map[malKey]int64) error {
-	for k, n := range counts {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO `+table+` (bucket, reason, count) VALUES (?, ?, ?)
-			ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`, k.bucket, k.reason, n); err != nil {
+		if err := w.flush(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func upsertMalformed(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
+	return upsertReasons(ctx, tx, db, upsertMalformedRows, b.malformed)
+}
+
+func upsertSkipped(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
+	return upsertReasons(ctx, tx, db, upsertSkippedRows, b.skipped)
+}
+
+func upsertReasons(ctx context.Context, tx *sql.Tx, db *DB, u *upsert, counts map[malKey]int64) error {
+	w := db.rows(ctx, tx, u)
+	for k, n := range counts {
+		if err := w.add(k.bucket, k.reason, n); err != nil {
+			return err
+		}
+	}
+	return w.flush()
 }
 
 // upsertLifetime adds the batch's summary to the lifetime totals, in the
 // same transaction as the buckets: the two never disagree about a line.
-func upsertLifetime(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO lifetime_counts (metric, vendor, code, category, retry, reason, known, count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (metric, vendor, code, category, retry, reason) DO UPDATE SET
-			count = count + excluded.count, known = MAX(known, excluded.known)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+func upsertLifetime(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
+	w := db.rows(ctx, tx, upsertLifetimeRows)
 	add := func(metric, vendor, code, category, retry, reason string, known bool, n int64) error {
 		if n == 0 {
 			return nil
 		}
-		_, err := stmt.ExecContext(ctx, metric, vendor, code, category, retry, reason, known, n)
-		return err
+		return w.add(metric, vendor, code, category, retry, reason, known, n)
 	}
 	s := &b.summary
 	for v, n := range s.Requests {
@@ -524,38 +550,28 @@ func upsertLifetime(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
-func upsertSamples(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+func upsertSamples(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
+	w := db.rows(ctx, tx, upsertSampleRows)
 	for k, s := range b.samples {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO samples (vendor, code, message, count, last_seen, trace_id, trace_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (vendor, code, message) DO UPDATE SET
-				count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen),
-				trace_id = CASE WHEN excluded.trace_at > trace_at OR excluded.trace_at = trace_at AND excluded.trace_id > trace_id
-					THEN excluded.trace_id ELSE trace_id END,
-				trace_at = MAX(trace_at, excluded.trace_at)`,
-			k.vendor, k.code, k.message, s.count, s.last, s.trace, s.traceAt); err != nil {
+		if err := w.add(k.vendor, k.code, k.message, s.count, s.last, s.trace, s.traceAt); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
-func upsertPositions(ctx context.Context, tx *sql.Tx, b *Batch, now int64) error {
+func upsertPositions(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, now int64) error {
+	w := db.rows(ctx, tx, upsertCheckpoints)
 	for _, p := range b.positions {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (dev, ino) DO UPDATE SET
-				path = excluded.path, offset = excluded.offset, fingerprint = excluded.fingerprint,
-				prev_offset = excluded.prev_offset, prev_fingerprint = excluded.prev_fingerprint,
-				updated_at = excluded.updated_at`,
-			int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, nonNil(p.Fingerprint), p.PrevOffset, nonNil(p.PrevFingerprint), now); err != nil {
+		if err := w.add(int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, nonNil(p.Fingerprint), p.PrevOffset,
+			nonNil(p.PrevFingerprint), now); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
 func nonNil(b []byte) []byte {

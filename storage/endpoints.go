@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -21,7 +23,17 @@ type EndpointStat struct {
 	Latency          Histogram // of the requests whose line had a duration
 }
 
-func upsertEndpoints(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
+func compareEpKeys(a, b epKey) int {
+	if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.vendor, b.vendor); c != 0 {
+		return c
+	}
+	return strings.Compare(a.endpoint, b.endpoint)
+}
+
+func upsertEndpoints(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
 	if len(b.eps) == 0 {
 		return nil
 	}
@@ -39,25 +51,19 @@ func upsertEndpoints(ctx context.Context, tx *sql.Tx, b *Batch, _ int64) error {
 	}
 	var buf []byte
 	for _, t := range []struct {
-		table string
-		rows  map[epKey]*epAgg
-	}{{"endpoint_minutes", b.eps}, {"endpoint_hours", hours}} {
-		stmt, err := tx.PrepareContext(ctx, `
-			INSERT INTO `+t.table+` (bucket, vendor, endpoint, requests, errors, hist) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (bucket, vendor, endpoint) DO UPDATE SET
-				requests = requests + excluded.requests,
-				errors = errors + excluded.errors,
-				hist = CASE WHEN length(excluded.hist) = 0 THEN hist WHEN length(hist) = 0 THEN excluded.hist
-					ELSE apierr_hist_add(hist, excluded.hist) END`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for k, e := range t.rows {
+		u    *upsert
+		rows map[epKey]*epAgg
+	}{{upsertEndpointMins, b.eps}, {upsertEndpointHours, hours}} {
+		w := db.rows(ctx, tx, t.u)
+		for _, k := range sortedKeys(t.rows, compareEpKeys) {
+			e := t.rows[k]
 			buf = e.hist.encode(buf)
-			if _, err := stmt.ExecContext(ctx, k.bucket, k.vendor, k.endpoint, e.requests, e.errors, nonNil(buf)); err != nil {
+			if err := w.add(k.bucket, k.vendor, k.endpoint, e.requests, e.errors, db.blob(buf)); err != nil {
 				return err
 			}
+		}
+		if err := w.flush(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -81,6 +81,7 @@ type DB struct {
 	db       *sql.DB
 	caps     *caps
 	groups   map[groupKey]int64 // error group ids (writer only)
+	writes   writeCache         // prepared upserts and buffers (writer only)
 	lockFile *os.File           // holds the one-writer lock
 	opened   fileID             // the file Open opened (Check)
 	// firstRelease: a reader of a database no writer has migrated since

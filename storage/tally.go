@@ -29,6 +29,8 @@ type Tally struct {
 	samples   map[sampleKey]*sampleAgg
 	perCode   map[[2]string]int // distinct sample messages per (vendor, code)
 	n         int
+	callSlab  slab[callAgg] // the values of calls and errs
+	errSlab   slab[errAgg]
 
 	// The last request's aggregate: consecutive lines often share their
 	// minute, vendor, service and endpoint, and a comparison is cheaper
@@ -78,6 +80,8 @@ func (t *Tally) Reset() {
 	clear(t.skipped)
 	clear(t.samples)
 	clear(t.perCode)
+	t.callSlab.reset()
+	t.errSlab.reset()
 	t.n = 0
 	t.call = nil
 }
@@ -155,7 +159,8 @@ func (t *Tally) AddCall(tm time.Time, ev *classify.Event, c Call) {
 	r := t.call
 	if r == nil || k != t.lastCall {
 		if r = t.calls[k]; r == nil {
-			r = &callAgg{seq: seq}
+			r = t.callSlab.new()
+			r.seq = seq
 			t.calls[k] = r
 		}
 		t.call, t.lastCall = r, k
@@ -178,7 +183,8 @@ func (t *Tally) addError(at, bucket int64, seq int, ev *classify.Event, c Call) 
 	k := errKey{bucket, groupKey{ev.Vendor, ev.Code, ev.HTTPStatus, c.Endpoint, ev.Category, ev.Retry, c.Service}}
 	e := t.errs[k]
 	if e == nil {
-		e = &errAgg{rng: ev.Range, known: ev.Known, first: at, last: at, seq: seq}
+		e = t.errSlab.new()
+		*e = errAgg{rng: ev.Range, known: ev.Known, first: at, last: at, seq: seq}
 		t.errs[k] = e
 	}
 	e.count++
@@ -236,3 +242,29 @@ func (t *Tally) clamp(tm time.Time) int64 {
 	at, _ := t.when(tm)
 	return at
 }
+
+// slab hands out zeroed values from blocks it keeps across resets, so that
+// a tally or batch reused for chunk after chunk allocates its aggregates
+// once, not once a chunk: with diverse traffic a chunk has hundreds.
+type slab[T any] struct {
+	blocks [][]T
+	n      int
+}
+
+const slabBlock = 256
+
+// new returns a zeroed value, valid until reset.
+func (s *slab[T]) new() *T {
+	b, i := s.n/slabBlock, s.n%slabBlock
+	if b == len(s.blocks) {
+		s.blocks = append(s.blocks, make([]T, slabBlock))
+	}
+	s.n++
+	p := &s.blocks[b][i]
+	var zero T
+	*p = zero
+	return p
+}
+
+// reset takes every value back; none may be used after.
+func (s *slab[T]) reset() { s.n = 0 }

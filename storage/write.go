@@ -1,0 +1,215 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// A commit writes thousands of rows when traffic is diverse. Each table's
+// rows go through one multi-row upsert, prepared once on the writer's one
+// connection and reused by every commit's transaction, with up to
+// rowsPerExec[0] rows an execution: a statement step and a cgo call serve
+// many rows, not one.
+
+// upsert is an INSERT … VALUES … ON CONFLICT statement of cols columns.
+type upsert struct {
+	head     string // up to and including VALUES
+	conflict string // the ON CONFLICT clause
+	cols     int
+}
+
+// rowsPerExec are the row counts statements are prepared for: the rows of
+// a table go out in the largest that fit, so a table of any size takes
+// few executions.
+var rowsPerExec = [...]int{64, 16, 4, 1}
+
+// text returns the statement for n rows.
+func (u *upsert) text(n int) string {
+	var b strings.Builder
+	b.WriteString(u.head)
+	row := "(" + strings.Repeat("?, ", u.cols-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteByte(' ')
+	b.WriteString(u.conflict)
+	return b.String()
+}
+
+// writeCache is the writer's prepared statements and reusable buffers.
+type writeCache struct {
+	db    *sql.DB // what the statements were prepared on
+	stmts map[*upsert]*[len(rowsPerExec)]*sql.Stmt
+	args  []any
+	blobs []byte
+}
+
+// prepareWrites prepares every upsert once per connection pool. It runs
+// before a commit's transaction begins: the writer has one connection,
+// which the transaction then holds.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	w := &db.writes
+	if w.db == db.db && w.stmts != nil {
+		return nil
+	}
+	w.db, w.stmts = db.db, map[*upsert]*[len(rowsPerExec)]*sql.Stmt{}
+	for _, u := range upserts {
+		var s [len(rowsPerExec)]*sql.Stmt
+		for i, n := range rowsPerExec {
+			var err error
+			if s[i], err = db.db.PrepareContext(ctx, u.text(n)); err != nil {
+				w.stmts = nil
+				return err
+			}
+		}
+		w.stmts[u] = &s
+	}
+	return nil
+}
+
+// rowWriter writes one table's rows in a transaction: add each row's
+// values, then flush.
+type rowWriter struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	db   *DB
+	u    *upsert
+	args []any
+	txs  [len(rowsPerExec)]*sql.Stmt // the prepared statements in tx
+}
+
+func (db *DB) rows(ctx context.Context, tx *sql.Tx, u *upsert) *rowWriter {
+	return &rowWriter{ctx: ctx, tx: tx, db: db, u: u, args: db.writes.args[:0]}
+}
+
+// add appends one row's values; a full statement's worth is executed.
+func (r *rowWriter) add(vals ...any) error {
+	r.args = append(r.args, vals...)
+	if len(r.args) >= rowsPerExec[0]*r.u.cols {
+		return r.exec()
+	}
+	return nil
+}
+
+// flush executes the rows added and not yet executed.
+func (r *rowWriter) flush() error {
+	for len(r.args) > 0 {
+		if err := r.exec(); err != nil {
+			return err
+		}
+	}
+	r.db.writes.args = r.args[:0] // keep the grown buffer
+	return nil
+}
+
+// exec executes the largest prepared statement that the pending rows fill.
+func (r *rowWriter) exec() error {
+	rows := len(r.args) / r.u.cols
+	i := 0
+	for rowsPerExec[i] > rows {
+		i++
+	}
+	n := rowsPerExec[i] * r.u.cols
+	if r.txs[i] == nil {
+		r.txs[i] = r.tx.StmtContext(r.ctx, r.db.writes.stmts[r.u][i])
+	}
+	if _, err := r.txs[i].ExecContext(r.ctx, r.args[:n]...); err != nil {
+		return err
+	}
+	rest := copy(r.args, r.args[n:])
+	clear(r.args[rest:])
+	r.args = r.args[:rest]
+	return nil
+}
+
+// blob returns a copy of b that stays valid until the commit ends.
+func (db *DB) blob(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	w := &db.writes
+	if cap(w.blobs)-len(w.blobs) < len(b) {
+		w.blobs = make([]byte, 0, max(64<<10, 2*len(b)))
+	}
+	start := len(w.blobs)
+	w.blobs = append(w.blobs, b...)
+	return w.blobs[start:len(w.blobs):len(w.blobs)]
+}
+
+// The upserts of a commit.
+var (
+	upsertErrorCounts = &upsert{
+		head: `INSERT INTO error_counts (bucket, group_id, count, first_seen, last_seen) VALUES`,
+		conflict: `ON CONFLICT (bucket, group_id) DO UPDATE SET
+			count = count + excluded.count,
+			first_seen = MIN(first_seen, excluded.first_seen),
+			last_seen = MAX(last_seen, excluded.last_seen)`,
+		cols: 5,
+	}
+	upsertRequestCounts = requestUpsert("request_counts")
+	upsertRequestHours  = requestUpsert("request_hours")
+	upsertEndpointMins  = endpointUpsert("endpoint_minutes")
+	upsertEndpointHours = endpointUpsert("endpoint_hours")
+	upsertMalformedRows = reasonUpsert("malformed_counts")
+	upsertSkippedRows   = reasonUpsert("skipped_counts")
+	upsertLifetimeRows  = &upsert{
+		head: `INSERT INTO lifetime_counts (metric, vendor, code, category, retry, reason, known, count) VALUES`,
+		conflict: `ON CONFLICT (metric, vendor, code, category, retry, reason) DO UPDATE SET
+			count = count + excluded.count, known = MAX(known, excluded.known)`,
+		cols: 8,
+	}
+	upsertSampleRows = &upsert{
+		head: `INSERT INTO samples (vendor, code, message, count, last_seen, trace_id, trace_at) VALUES`,
+		conflict: `ON CONFLICT (vendor, code, message) DO UPDATE SET
+			count = count + excluded.count, last_seen = MAX(last_seen, excluded.last_seen),
+			trace_id = CASE WHEN excluded.trace_at > trace_at OR excluded.trace_at = trace_at AND excluded.trace_id > trace_id
+				THEN excluded.trace_id ELSE trace_id END,
+			trace_at = MAX(trace_at, excluded.trace_at)`,
+		cols: 7,
+	}
+	upsertCheckpoints = &upsert{
+		head: `INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, updated_at) VALUES`,
+		conflict: `ON CONFLICT (dev, ino) DO UPDATE SET
+			path = excluded.path, offset = excluded.offset, fingerprint = excluded.fingerprint,
+			prev_offset = excluded.prev_offset, prev_fingerprint = excluded.prev_fingerprint,
+			updated_at = excluded.updated_at`,
+		cols: 8,
+	}
+	upserts = []*upsert{upsertErrorCounts, upsertRequestCounts, upsertRequestHours, upsertEndpointMins, upsertEndpointHours,
+		upsertMalformedRows, upsertSkippedRows, upsertLifetimeRows, upsertSampleRows, upsertCheckpoints}
+)
+
+func requestUpsert(table string) *upsert {
+	return &upsert{
+		head: `INSERT INTO ` + table + ` (bucket, vendor, service, requests, errors, retryable) VALUES`,
+		conflict: `ON CONFLICT (bucket, vendor, service) DO UPDATE SET
+			requests = requests + excluded.requests,
+			errors = errors + excluded.errors,
+			retryable = retryable + excluded.retryable`,
+		cols: 6,
+	}
+}
+
+func endpointUpsert(table string) *upsert {
+	return &upsert{
+		head: `INSERT INTO ` + table + ` (bucket, vendor, endpoint, requests, errors, hist) VALUES`,
+		conflict: `ON CONFLICT (bucket, vendor, endpoint) DO UPDATE SET
+			requests = requests + excluded.requests,
+			errors = errors + excluded.errors,
+			hist = CASE WHEN length(excluded.hist) = 0 THEN hist WHEN length(hist) = 0 THEN excluded.hist
+				ELSE apierr_hist_add(hist, excluded.hist) END`,
+		cols: 6,
+	}
+}
+
+func reasonUpsert(table string) *upsert {
+	return &upsert{
+		head:     `INSERT INTO ` + table + ` (bucket, reason, count) VALUES`,
+		conflict: `ON CONFLICT (bucket, reason) DO UPDATE SET count = count + excluded.count`,
+		cols:     3,
+	}
+}
