@@ -43,7 +43,7 @@ type Chunk struct {
 	// (ServiceFromPath), else "".
 	Service string
 
-	pool  *sync.Pool // where Data's block goes back on Release
+	pool  *blockPool // where Data's block goes back on Release
 	block *[]byte
 }
 
@@ -52,8 +52,44 @@ type Chunk struct {
 // safe more than once on copies of the same chunk only if Data is nil.
 func (c *Chunk) Release() {
 	if c.pool != nil && c.block != nil {
-		c.pool.Put(c.block)
+		c.pool.put(c.block)
 		c.Data, c.pool, c.block = nil, nil, nil
+	}
+}
+
+// freeBlocks is how many read blocks a tailer keeps for reuse: enough for
+// the chunks in flight between the reader, the workers and the writer.
+const freeBlocks = 8
+
+// blockPool keeps read blocks for reuse. Unlike a sync.Pool, which every
+// garbage collection empties, it keeps up to freeBlocks across
+// collections: at full speed a reader would otherwise allocate (and the
+// collector sweep) a fresh block after each one.
+type blockPool struct {
+	once sync.Once
+	free chan *[]byte
+}
+
+func (p *blockPool) ch() chan *[]byte {
+	p.once.Do(func() { p.free = make(chan *[]byte, freeBlocks) })
+	return p.free
+}
+
+// get returns a kept block, or nil.
+func (p *blockPool) get() *[]byte {
+	select {
+	case b := <-p.ch():
+		return b
+	default:
+		return nil
+	}
+}
+
+// put keeps b for reuse, unless freeBlocks are kept already.
+func (p *blockPool) put(b *[]byte) {
+	select {
+	case p.ch() <- b:
+	default:
 	}
 }
 
@@ -62,7 +98,7 @@ func (c *Chunk) Release() {
 // without holding them in memory: its memory is one block, whatever the
 // file holds.
 type fileReader struct {
-	blocks   *sync.Pool // of []byte with capacity block+readRoom
+	blocks   *blockPool // of []byte with capacity block+readRoom
 	f        *os.File   // the file; nil for a decompressed stream
 	src      io.ReaderAt
 	pos      Position
@@ -91,7 +127,7 @@ type fileReader struct {
 // readRoom is the least a read asks for after the carried partial line.
 const readRoom = 64 << 10
 
-func newFileReader(f *os.File, pos Position, maxLine int, blocks *sync.Pool) *fileReader {
+func newFileReader(f *os.File, pos Position, maxLine int, blocks *blockPool) *fileReader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
@@ -145,7 +181,7 @@ func (r *fileReader) detect(src io.ReaderAt) bool {
 // The pool holds pointers, so that putting one back allocates nothing.
 func (r *fileReader) newBlock() *[]byte {
 	if r.blocks != nil {
-		if p, ok := r.blocks.Get().(*[]byte); ok && cap(*p) >= r.block+readRoom {
+		if p := r.blocks.get(); p != nil && cap(*p) >= r.block+readRoom {
 			*p = (*p)[:r.block+readRoom]
 			return p
 		}
@@ -156,7 +192,7 @@ func (r *fileReader) newBlock() *[]byte {
 
 func (r *fileReader) recycle(p *[]byte) {
 	if r.blocks != nil && cap(*p) >= r.block+readRoom {
-		r.blocks.Put(p)
+		r.blocks.put(p)
 	}
 }
 

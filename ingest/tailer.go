@@ -82,7 +82,7 @@ type Tailer struct {
 	warnings *ratelimiter.LeakyBucket
 	matched  atomic.Int64 // files the last scan found
 	wg       sync.WaitGroup
-	blocks   sync.Pool // read blocks, back from Chunk.Release
+	blocks   blockPool // read blocks, back from Chunk.Release
 	watch    *watcher  // nil: polling
 }
 
