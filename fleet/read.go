@@ -162,6 +162,9 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	// Each host's own rows, for a Build that takes a source per host.
 	perHost := map[string][]*point{}
 	for _, pt := range cur.deltas {
+		if pt.m["instance"] == "" {
+			continue // summed over the fleet by the engine
+		}
 		h := hostOf(cur, pt.m)
 		perHost[h] = append(perHost[h], pt)
 	}
@@ -379,12 +382,12 @@ func reasons[T any](m map[string]int64, mk func(string, int64) T) []T {
 }
 
 // trend reads each (vendor, code) group's errors per step: one range
-// query of the error counters at the step boundaries (a selector, no
-// operator, so the engine only reads), the steps' increases computed
-// here. A step's value is each series' increase since the boundary
-// before, or its value when it was born or reset in the step; unlike the
-// counts it is not corrected for the last scrapes of a daemon that
-// stopped or restarted within a step.
+// query whose points are the steps' increases summed by the engine, so
+// that what comes back grows with groups, not with hosts. A series'
+// increase over a step is its value minus its value a step before; its
+// value if it was born in the step, or dropped (a reset). Unlike the
+// counts, a step is not corrected for the scrapes a daemon missed
+// around a restart or after its last one.
 func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Duration, keep func(model.Metric) bool) (map[[2]string][]int64, error) {
 	n := int((win.To.Sub(win.From) + step - 1) / step)
 	if n <= 0 || n > 10000 {
@@ -394,8 +397,9 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 	if err != nil {
 		return nil, err
 	}
-	q := p.sel(errorsMetric)
-	r := v1.Range{Start: win.From, End: win.From.Add(time.Duration(n) * step), Step: step}
+	x, s := p.sel(errorsMetric), dur(step)
+	q := fmt.Sprintf("sum by (vendor, code) ((%[1]s - %[1]s offset %[2]s) >= 0 or %[1]s < %[1]s offset %[2]s or %[1]s unless %[1]s offset %[2]s)", x, s)
+	r := v1.Range{Start: win.From.Add(step), End: win.From.Add(time.Duration(n) * step), Step: step}
 	t0 := time.Now()
 	v, _, _, err := a.QueryRange(ctx, q, r)
 	p.trace(q+" (range)", t0)
@@ -417,23 +421,12 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 			series = make([]int64, n)
 			out[k] = series
 		}
-		// Values at boundaries 0..n; a missing boundary is a series not
-		// born yet (or gone): the next value counts from 0.
-		last, lastI := 0.0, -1
+		// The point at boundary i is step i-1's increase.
 		for _, v := range s.Values {
 			i := int(math.Round(float64(v.Timestamp.Time().Sub(win.From)) / float64(step)))
-			val := float64(v.Value)
-			if math.IsNaN(val) || i < 0 || i > n {
-				continue
+			if i >= 1 && i <= n {
+				series[i-1] += count(float64(v.Value))
 			}
-			if i > 0 {
-				d := val
-				if lastI == i-1 && last <= val {
-					d = val - last
-				}
-				series[i-1] += count(d)
-			}
-			last, lastI = val, i
 		}
 	}
 	return out, nil
