@@ -35,10 +35,10 @@ type point struct {
 }
 
 // values are series by their name and labels.
-type values map[string]*point
+type values map[model.Fingerprint]*point
 
 func (vs values) add(m model.Metric, v float64) {
-	k := m.String()
+	k := m.Fingerprint()
 	if p := vs[k]; p != nil {
 		p.v += v
 		return
@@ -60,6 +60,9 @@ type window struct {
 	hosts     map[instance]string
 	restarted []instance
 	stopped   []instance
+	// not excludes the instances read exactly from a selector (a
+	// matcher, or none).
+	not []string
 }
 
 // resolution is the subqueries' step for a window: a 250th of it, in
@@ -93,8 +96,46 @@ func dur(d time.Duration) string {
 	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10) + "ms"
 }
 
-// instantAt runs an instant query at t and returns its vector.
+// memo keeps a Read's instant queries: the window's start is the
+// previous window's end, and both ask for the counters there.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	vec  model.Vector
+	err  error
+}
+
+type memoKey struct{}
+
+// withMemo returns ctx with a memo for instantAt.
+func withMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &memo{m: map[string]*memoEntry{}})
+}
+
+// instantAt runs an instant query at t and returns its vector, once per
+// Read for each query and time.
 func (p *Prometheus) instantAt(ctx context.Context, q string, t time.Time) (model.Vector, error) {
+	mm, _ := ctx.Value(memoKey{}).(*memo)
+	if mm == nil {
+		return p.instantQuery(ctx, q, t)
+	}
+	k := strconv.FormatInt(t.UnixNano(), 10) + " " + q
+	mm.mu.Lock()
+	e := mm.m[k]
+	if e == nil {
+		e = &memoEntry{}
+		mm.m[k] = e
+	}
+	mm.mu.Unlock()
+	e.once.Do(func() { e.vec, e.err = p.instantQuery(ctx, q, t) })
+	return e.vec, e.err
+}
+
+func (p *Prometheus) instantQuery(ctx context.Context, q string, t time.Time) (model.Vector, error) {
 	a, err := p.client()
 	if err != nil {
 		return nil, err
@@ -137,12 +178,12 @@ func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Ma
 // increase is the value at to minus the value at from, 0 for a series
 // born inside the window. The daemons' counters resume from their
 // database's lifetime totals, so a restart is continuity, not a reset.
-// Instances that were not scraped at from (first seen inside the window,
-// or in a gap of their scrapes), whose process restarted inside the
-// window, or that stopped reporting before to, are read exactly one by
-// one (see exact); the rest, nearly all of a fleet on most windows, take
-// instant queries for the whole fleet whatever its size, with the
-// latency histogram summed by the engine.
+// Instances whose process restarted inside the window, that stopped
+// reporting before to, or that were not scraped at from (unless new: a
+// process started inside the window, never scraped before), are read
+// exactly one by one (see exact); the rest, nearly all of a fleet on
+// most windows, take instant queries for the whole fleet whatever its
+// size, with the latency histogram summed by the engine.
 func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, error) {
 	w := to.Sub(from)
 	r := p.resolution(w)
@@ -198,8 +239,41 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 			special[in] = true
 		}
 	}
+	// An instance not scraped at from is read exactly unless it is new:
+	// never scraped before from, by a process that started inside the
+	// window, so that its counters count from 0 as the fleet's read
+	// takes them.
+	var before map[instance]bool
+	started := map[instance]float64{}
 	for in := range res.hosts {
-		if !liveTo[in] || !liveFrom[in] {
+		if liveFrom[in] || !liveTo[in] {
+			continue
+		}
+		if before == nil {
+			t0 := time.Now()
+			seen, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), from)
+			if err != nil {
+				return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+			}
+			p.trace("series "+p.sel(buildInfoMetric)+" before from", t0)
+			before = map[instance]bool{}
+			for _, s := range seen {
+				before[instanceOf(model.Metric(s))] = true
+			}
+			vec, err := p.instantAt(ctx, p.sel(startTimeMetric), to)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range vec {
+				started[instanceOf(s.Metric)] = float64(s.Value)
+			}
+		}
+		if st, ok := started[in]; before[in] || !ok || st < float64(from.UnixNano())/1e9 {
+			special[in] = true
+		}
+	}
+	for in := range res.hosts {
+		if !liveTo[in] {
 			special[in] = true
 		}
 	}
@@ -225,6 +299,7 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		sort.Strings(names)
 		not = append(not, "instance!~"+strconv.Quote(strings.Join(names, "|")))
 	}
+	res.not = not
 	end, err := p.counters(ctx, to, not)
 	if err != nil {
 		return nil, err
@@ -287,7 +362,7 @@ func (p *Prometheus) counters(ctx context.Context, t time.Time, matchers []strin
 		return nil, err
 	}
 	for _, s := range vec {
-		out[s.Metric.String()] = &point{m: s.Metric, v: float64(s.Value)}
+		out[s.Metric.Fingerprint()] = &point{m: s.Metric, v: float64(s.Value)}
 	}
 	vec, err = p.instantAt(ctx, fmt.Sprintf("sum by (vendor, le) (%s)", p.sel(bucketMetric, matchers...)), t)
 	if err != nil {
@@ -296,7 +371,7 @@ func (p *Prometheus) counters(ctx context.Context, t time.Time, matchers []strin
 	for _, s := range vec {
 		m := s.Metric.Clone()
 		m[model.MetricNameLabel] = bucketMetric
-		out[m.String()] = &point{m: m, v: float64(s.Value)}
+		out[m.Fingerprint()] = &point{m: m, v: float64(s.Value)}
 	}
 	return out, nil
 }
@@ -390,15 +465,15 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 		}
 	}
 	sel := p.sel("", append(id, `__name__=~"`+strings.Join(counterMetrics, "|")+`"`)...)
-	at := func(t model.Time) (map[string]*point, error) {
+	at := func(t model.Time) (map[model.Fingerprint]*point, error) {
 		vec, err := p.instantAt(ctx, sel, t.Time())
-		out := map[string]*point{}
+		out := map[model.Fingerprint]*point{}
 		for _, s := range vec {
-			out[s.Metric.String()] = &point{m: s.Metric, v: float64(s.Value)}
+			out[s.Metric.Fingerprint()] = &point{m: s.Metric, v: float64(s.Value)}
 		}
 		return out, err
 	}
-	var last map[string]*point // the values the next segment continues from
+	var last map[model.Fingerprint]*point // the values the next segment continues from
 	lastProc := math.NaN()
 	if before != nil {
 		if last, err = at(before.t); err != nil {
@@ -408,7 +483,7 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 		lastProc = before.proc
 	}
 	for _, seg := range segs {
-		base := map[string]float64{}
+		base := map[model.Fingerprint]float64{}
 		switch {
 		case last != nil && seg[0].proc == lastProc:
 			for k, pt := range last {
