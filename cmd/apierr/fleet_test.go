@@ -78,9 +78,9 @@ func (h *fleetHost) write(tb testing.TB, n int, at time.Time, datedOnly bool) {
 	h.lines += n
 }
 
-// engineValue is the value of an instant PromQL query at t (NaN when
+// fleetEngineValue is the value of an instant PromQL query at t (NaN when
 // the result is empty).
-func engineValue(engine, q string, t time.Time) (float64, error) {
+func fleetEngineValue(engine, q string, t time.Time) (float64, error) {
 	resp, err := http.Get(engine + "/api/v1/query?query=" + url.QueryEscape(q) + "&time=" + strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
 	if err != nil {
 		return 0, err
@@ -104,14 +104,14 @@ func engineValue(engine, q string, t time.Time) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// waitScraped waits until the engine holds every line h has been given:
+// fleetWaitScraped waits until the engine holds every line h has been given:
 // its lines counted (requests and malformed) in the last scrape.
-func waitScraped(tb testing.TB, engine string, h *fleetHost) {
+func fleetWaitScraped(tb testing.TB, engine string, h *fleetHost) {
 	tb.Helper()
 	q := fmt.Sprintf(`sum(last_over_time({__name__=~"apierr_requests_total|apierr_malformed_lines_total",instance=%q}[10m]))`, h.addr)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v, err := engineValue(engine, q, time.Now())
+		v, err := fleetEngineValue(engine, q, time.Now())
 		if err == nil && v == float64(h.lines) {
 			return
 		}
@@ -128,7 +128,7 @@ func startFleetEngines(tb testing.TB, hosts []*fleetHost) (prom, vm string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := func(name string, ready string, args ...string) string {
-		addr := freeAddr(tb)
+		addr := fleetFreeAddr(tb)
 		for i := range args {
 			args[i] = strings.ReplaceAll(args[i], "ADDR", addr)
 		}
@@ -185,7 +185,7 @@ remote_write:
 	return prom, vm
 }
 
-func freeAddr(tb testing.TB) string {
+func fleetFreeAddr(tb testing.TB) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -211,7 +211,7 @@ type fleetReport struct {
 	Source *struct{ Kind string }
 }
 
-func reportJSON(tb testing.TB, args ...string) fleetReport {
+func fleetReportJSON(tb testing.TB, args ...string) fleetReport {
 	tb.Helper()
 	code, out, errs := run(tb, "", append([]string{"report", "--format", "json", "--top", "1000"}, args...)...)
 	if code != 0 {
@@ -249,7 +249,7 @@ func TestReport_PrometheusFleet(t *testing.T) {
 	from := time.Now()
 
 	prom, vm := startFleetEngines(t, hosts)
-	waitScraped(t, prom, a)
+	fleetWaitScraped(t, prom, a)
 	b.start(t)
 	c.start(t)
 	now := func() time.Time { return time.Now() }
@@ -257,7 +257,7 @@ func TestReport_PrometheusFleet(t *testing.T) {
 	b.write(t, 200, now(), false)
 	c.write(t, 150, now(), false)
 	for _, h := range hosts {
-		waitScraped(t, prom, h)
+		fleetWaitScraped(t, prom, h)
 	}
 	// log-b restarts on its database: lines arrive while it is down, its
 	// counters resume from the database's lifetime totals.
@@ -267,25 +267,25 @@ func TestReport_PrometheusFleet(t *testing.T) {
 	a.write(t, 100, now(), false)
 	c.write(t, 80, now(), false)
 	for _, h := range hosts {
-		waitScraped(t, prom, h)
+		fleetWaitScraped(t, prom, h)
 	}
 	// log-c stops for good; the others go on.
 	c.d.stop(t)
 	a.write(t, 90, now(), false)
 	b.write(t, 60, now(), false)
-	waitScraped(t, prom, a)
-	waitScraped(t, prom, b)
+	fleetWaitScraped(t, prom, a)
+	fleetWaitScraped(t, prom, b)
 	to := time.Now()
 	total := float64(a.lines + b.lines + c.lines)
 	q := `sum(last_over_time({__name__=~"apierr_requests_total|apierr_malformed_lines_total"}[10m]))`
 	waitFor(t, "VictoriaMetrics to hold what Prometheus scraped", func() bool {
-		v, err := engineValue(vm, q, to)
+		v, err := fleetEngineValue(vm, q, to)
 		return err == nil && v == total
 	})
 
 	// The databases: their buckets are minutes, and no line is dated in
 	// the margins the rounding adds (log-a's history is two hours older).
-	dbs := reportJSON(t, "--db", a.db, "--db", b.db, "--db", c.db,
+	dbs := fleetReportJSON(t, "--db", a.db, "--db", b.db, "--db", c.db,
 		"--from", from.UTC().Truncate(time.Minute).Format(time.RFC3339), "--to", to.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339))
 	inWindow := int64(a.lines - 400 + b.lines + c.lines)
 	if dbs.Totals.Requests+dbs.Totals.Malformed != inWindow {
@@ -293,7 +293,7 @@ func TestReport_PrometheusFleet(t *testing.T) {
 	}
 	for engine, u := range map[string]string{"prometheus": prom, "victoria-metrics": vm} {
 		t.Run(engine, func(t *testing.T) {
-			got := reportJSON(t, "--prometheus", u, "--from", from.UTC().Format(time.RFC3339Nano), "--to", to.UTC().Format(time.RFC3339Nano))
+			got := fleetReportJSON(t, "--prometheus", u, "--from", from.UTC().Format(time.RFC3339Nano), "--to", to.UTC().Format(time.RFC3339Nano))
 			if got.Source == nil || got.Source.Kind != "prometheus" {
 				t.Errorf("source %+v, want prometheus", got.Source)
 			}
