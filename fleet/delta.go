@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ const (
 	startTimeMetric = "process_start_time_seconds"
 )
 
+// counterMetrics are the counters read; the buckets last (counters sums them).
 var counterMetrics = []string{requestsMetric, errorsMetric, malformedMetric, skippedMetric, bucketMetric}
 
 // point is one series (name and labels) and a value.
@@ -33,10 +35,10 @@ type point struct {
 }
 
 // values are series by their name and labels.
-type values map[string]*point
+type values map[model.Fingerprint]*point
 
 func (vs values) add(m model.Metric, v float64) {
-	k := m.String()
+	k := m.Fingerprint()
 	if p := vs[k]; p != nil {
 		p.v += v
 		return
@@ -58,6 +60,9 @@ type window struct {
 	hosts     map[instance]string
 	restarted []instance
 	stopped   []instance
+	// not excludes the instances read exactly from a selector (a
+	// matcher, or none).
+	not []string
 }
 
 // resolution is the subqueries' step for a window: a 250th of it, in
@@ -91,8 +96,46 @@ func dur(d time.Duration) string {
 	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10) + "ms"
 }
 
-// instantAt runs an instant query at t and returns its vector.
+// memo keeps a Read's instant queries: the window's start is the
+// previous window's end, and both ask for the counters there.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	vec  model.Vector
+	err  error
+}
+
+type memoKey struct{}
+
+// withMemo returns ctx with a memo for instantAt.
+func withMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &memo{m: map[string]*memoEntry{}})
+}
+
+// instantAt runs an instant query at t and returns its vector, once per
+// Read for each query and time.
 func (p *Prometheus) instantAt(ctx context.Context, q string, t time.Time) (model.Vector, error) {
+	mm, _ := ctx.Value(memoKey{}).(*memo)
+	if mm == nil {
+		return p.instantQuery(ctx, q, t)
+	}
+	k := strconv.FormatInt(t.UnixNano(), 10) + " " + q
+	mm.mu.Lock()
+	e := mm.m[k]
+	if e == nil {
+		e = &memoEntry{}
+		mm.m[k] = e
+	}
+	mm.mu.Unlock()
+	e.once.Do(func() { e.vec, e.err = p.instantQuery(ctx, q, t) })
+	return e.vec, e.err
+}
+
+func (p *Prometheus) instantQuery(ctx context.Context, q string, t time.Time) (model.Vector, error) {
 	a, err := p.client()
 	if err != nil {
 		return nil, err
@@ -133,10 +176,14 @@ func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Ma
 //
 // A counter's value at a time is its last sample at or before it. The
 // increase is the value at to minus the value at from, 0 for a series
-// born inside the window. Instances whose process restarted inside the
-// window, or that stopped reporting before to, are read exactly one by
-// one (see exact); the rest take three instant queries for the whole
-// fleet, whatever its size.
+// born inside the window. The daemons' counters resume from their
+// database's lifetime totals, so a restart is continuity, not a reset.
+// Instances whose process restarted inside the window, that stopped
+// reporting before to, or that were not scraped at from (unless new: a
+// process started inside the window, never scraped before), are read
+// exactly one by one (see exact); the rest, nearly all of a fleet on
+// most windows, take instant queries for the whole fleet whatever its
+// size, with the latency histogram summed by the engine.
 func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, error) {
 	w := to.Sub(from)
 	r := p.resolution(w)
@@ -160,13 +207,21 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 	for _, s := range infos {
 		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
 	}
-	alive, err := p.instantAt(ctx, p.sel(buildInfoMetric), to)
+	liveAt := func(t time.Time) (map[instance]bool, error) {
+		vec, err := p.instantAt(ctx, p.sel(buildInfoMetric), t)
+		live := map[instance]bool{}
+		for _, s := range vec {
+			live[instanceOf(s.Metric)] = true
+		}
+		return live, err
+	}
+	liveFrom, err := liveAt(from)
 	if err != nil {
 		return nil, err
 	}
-	live := map[instance]bool{}
-	for _, s := range alive {
-		live[instanceOf(s.Metric)] = true
+	liveTo, err := liveAt(to)
+	if err != nil {
+		return nil, err
 	}
 	// Restarts: the process start time changed within the span.
 	// (max - min, not changes(): MetricsQL's changes() also counts the
@@ -184,40 +239,81 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 			special[in] = true
 		}
 	}
+	// An instance not scraped at from is read exactly unless it is new:
+	// never scraped before from, by a process that started inside the
+	// window, so that its counters count from 0 as the fleet's read
+	// takes them.
+	var before map[instance]bool
+	started := map[instance]float64{}
 	for in := range res.hosts {
-		if !live[in] {
+		if liveFrom[in] || !liveTo[in] {
+			continue
+		}
+		if before == nil {
+			t0 := time.Now()
+			seen, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), from)
+			if err != nil {
+				return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+			}
+			p.trace("series "+p.sel(buildInfoMetric)+" before from", t0)
+			before = map[instance]bool{}
+			for _, s := range seen {
+				before[instanceOf(model.Metric(s))] = true
+			}
+			vec, err := p.instantAt(ctx, p.sel(startTimeMetric), to)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range vec {
+				started[instanceOf(s.Metric)] = float64(s.Value)
+			}
+		}
+		if st, ok := started[in]; before[in] || !ok || st < float64(from.UnixNano())/1e9 {
+			special[in] = true
+		}
+	}
+	for in := range res.hosts {
+		if !liveTo[in] {
 			special[in] = true
 		}
 	}
 
-	// The fleet: end values at to, start values at from (the last one
-	// within the lookback if from falls in a gap of the scrapes).
-	end, err := p.instantAt(ctx, p.sel("", `__name__=~"`+strings.Join(counterMetrics, "|")+`"`), to)
+	// The fleet but the special instances: the counters at to and at
+	// from, the histogram's buckets summed per (vendor, le) by the
+	// engine (they are needed per vendor only).
+	var not []string
+	if len(special) > 0 {
+		addrs := map[string]bool{}
+		for in := range special {
+			addrs[in.instance] = true
+		}
+		var names []string
+		for in := range res.hosts {
+			if addrs[in.instance] { // the matcher is on the address: every job's instance there is special
+				special[in] = true
+			}
+		}
+		for a := range addrs {
+			names = append(names, regexp.QuoteMeta(a))
+		}
+		sort.Strings(names)
+		not = append(not, "instance!~"+strconv.Quote(strings.Join(names, "|")))
+	}
+	res.not = not
+	end, err := p.counters(ctx, to, not)
 	if err != nil {
 		return nil, err
 	}
-	start := values{}
-	for _, name := range counterMetrics {
-		q := fmt.Sprintf("%s or last_over_time(%s[%s:%s])", p.sel(name), p.sel(name), dur(look), dur(r))
-		vec, err := p.instantAt(ctx, q, from)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range vec {
-			m := s.Metric.Clone()
-			m[model.MetricNameLabel] = model.LabelValue(name)
-			start[m.String()] = &point{m: m, v: float64(s.Value)}
-		}
+	start, err := p.counters(ctx, from, not)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range end {
-		if special[instanceOf(s.Metric)] {
-			continue
-		}
-		d := float64(s.Value)
-		if b := start[s.Metric.String()]; b != nil && b.v <= d {
+	for k, e := range end {
+		d := e.v
+		if b := start[k]; b != nil && b.v <= d {
 			d -= b.v
 		} // else born in the window, or reset without a start time to show it: counts from 0
-		res.deltas.add(s.Metric, d)
+		res.deltas.add(e.m, d)
 	}
 
 	// The few special instances, one by one, a few at a time.
@@ -249,11 +345,35 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		if x.restarted {
 			res.restarted = append(res.restarted, ins[i])
 		}
-		if x.segments > 0 && !live[ins[i]] {
+		if x.segments > 0 && !liveTo[ins[i]] {
 			res.stopped = append(res.stopped, ins[i])
 		}
 	}
 	return res, nil
+}
+
+// counters reads at t the counters per series, and the latency buckets
+// summed per (vendor, le), of the instances matchers select.
+func (p *Prometheus) counters(ctx context.Context, t time.Time, matchers []string) (values, error) {
+	out := values{}
+	perSeries := p.sel("", append(matchers, `__name__=~"`+strings.Join(counterMetrics[:4], "|")+`"`)...)
+	vec, err := p.instantAt(ctx, perSeries, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range vec {
+		out[s.Metric.Fingerprint()] = &point{m: s.Metric, v: float64(s.Value)}
+	}
+	vec, err = p.instantAt(ctx, fmt.Sprintf("sum by (vendor, le) (%s)", p.sel(bucketMetric, matchers...)), t)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range vec {
+		m := s.Metric.Clone()
+		m[model.MetricNameLabel] = bucketMetric
+		out[m.Fingerprint()] = &point{m: m, v: float64(s.Value)}
+	}
+	return out, nil
 }
 
 // exactRead is what exact found for one instance.
@@ -277,10 +397,22 @@ func sortInstances(ins []instance) {
 
 // exact reads one instance's increases over [from, to], segment by
 // segment. Its process start time, read raw over the span (one series),
-// splits its scrapes into processes; each process's segment counts from
-// its last value at or before from (the first segment, if the process was
-// already running then) or from 0, up to its last scrape before to, read
-// at that scrape's own timestamp.
+// splits its scrapes into processes; each segment counts up to its last
+// scrape before to, read at that scrape's own timestamp, from:
+//   - the last values before it, in the same process (the values at or
+//     before from, or the previous segment's end);
+//   - for a new process, the previous process's last values, for each
+//     series whose first value did not drop below them: the daemon's
+//     counters resume from its database's lifetime totals, and what the
+//     old process committed after its last scrape shows in the new one's
+//     first; a series that dropped was reset, and counts from 0;
+//   - for an instance first scraped inside the window by a process that
+//     started before the window, its first values: they carry history
+//     from before the window, and what the process counted between from
+//     and its first scrape cannot be told from it, so only what follows
+//     the first scrape counts;
+//   - otherwise 0: a process that started inside the window and was not
+//     scraped before counts from its start.
 func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time, span string) (x exactRead) {
 	x.deltas = values{}
 	id := []string{"job=" + strconv.Quote(in.job), "instance=" + strconv.Quote(in.instance)}
@@ -333,30 +465,64 @@ func (p *Prometheus) exact(ctx context.Context, in instance, from, to time.Time,
 		}
 	}
 	sel := p.sel("", append(id, `__name__=~"`+strings.Join(counterMetrics, "|")+`"`)...)
-	for k, seg := range segs {
-		endVec, err := p.instantAt(ctx, sel, seg[1].t.Time())
-		if err != nil {
+	at := func(t model.Time) (map[model.Fingerprint]*point, error) {
+		vec, err := p.instantAt(ctx, sel, t.Time())
+		out := map[model.Fingerprint]*point{}
+		for _, s := range vec {
+			out[s.Metric.Fingerprint()] = &point{m: s.Metric, v: float64(s.Value)}
+		}
+		return out, err
+	}
+	var last map[model.Fingerprint]*point // the values the next segment continues from
+	lastProc := math.NaN()
+	if before != nil {
+		if last, err = at(before.t); err != nil {
 			x.err = err
 			return x
 		}
-		startVals := map[string]float64{}
-		if k == 0 && before != nil && before.proc == seg[0].proc {
-			vec, err := p.instantAt(ctx, sel, before.t.Time())
+		lastProc = before.proc
+	}
+	for _, seg := range segs {
+		base := map[model.Fingerprint]float64{}
+		switch {
+		case last != nil && seg[0].proc == lastProc:
+			for k, pt := range last {
+				base[k] = pt.v
+			}
+		case last != nil: // a new process: continuity where no counter dropped
+			first, err := at(seg[0].t)
 			if err != nil {
 				x.err = err
 				return x
 			}
-			for _, s := range vec {
-				startVals[s.Metric.String()] = float64(s.Value)
+			for k, pt := range first {
+				if l := last[k]; l != nil && l.v <= pt.v {
+					base[k] = l.v
+				}
+			}
+		case useValue && seg[0].proc < float64(from.UnixNano())/1e9: // history before the window
+			first, err := at(seg[0].t)
+			if err != nil {
+				x.err = err
+				return x
+			}
+			for k, pt := range first {
+				base[k] = pt.v
 			}
 		}
-		for _, s := range endVec {
-			d := float64(s.Value)
-			if b, ok := startVals[s.Metric.String()]; ok && b <= d {
+		end, err := at(seg[1].t)
+		if err != nil {
+			x.err = err
+			return x
+		}
+		for k, pt := range end {
+			d := pt.v
+			if b, ok := base[k]; ok && b <= d {
 				d -= b
 			}
-			x.deltas.add(s.Metric, d)
+			x.deltas.add(pt.m, d)
 		}
+		last, lastProc = end, seg[1].proc
 	}
 	x.segments = len(segs)
 	x.restarted = len(segs) > 1 || len(segs) == 1 && before != nil && before.proc != segs[0][0].proc

@@ -99,6 +99,14 @@ func (t *target) restart(start float64) {
 	t.counters, t.start, t.down = map[string]float64{}, start, false
 }
 
+// resume is a new process as the daemon starts one: a new start time,
+// the counters resumed from the database's lifetime totals.
+func (t *target) resume(start float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.start, t.down = start, false
+}
+
 func (t *target) setDown(down bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

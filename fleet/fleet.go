@@ -5,12 +5,17 @@
 // Counts are exact deltas of the daemons' counters over a window, not
 // PromQL's increase(), which extrapolates: the counter's last value at or
 // before the window's end minus its last value at or before its start,
-// with series born inside the window starting from 0, a restarted daemon's
-// segments summed (each new process counts from 0), and a daemon that
-// stopped counting up to its last scrape. The queries stay instant queries
-// or subqueries at a coarse resolution; only the few instances that
-// restarted or stopped inside the window have one series (their process
-// start time) read raw.
+// with series born inside the window starting from 0, a restarted
+// daemon's counters continuing where the old process left them (they
+// resume from the database's lifetime totals; a counter that dropped was
+// reset and counts from 0), and a daemon that stopped counting up to its
+// last scrape. A host first scraped inside the window by a process that
+// started before it counts from that first scrape: its first values are
+// history, not the window's. The fleet is read with a few instant
+// queries whatever its size, with what is not needed per series (latency
+// buckets, trends) summed by the engine; only the few instances that
+// restarted, stopped or were not scraped at the window's start are read
+// one by one.
 //
 // Fields metrics do not carry (messages, endpoints, first and last seen)
 // come from the caller's catalog for known codes, or stay empty.

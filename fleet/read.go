@@ -87,26 +87,27 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	keep := func(m model.Metric) bool {
 		return f.Vendor == "" || strings.EqualFold(string(m["vendor"]), f.Vendor)
 	}
+	ctx = withMemo(ctx)
 	if _, err := p.client(); err != nil { // built once, before the goroutines share it
 		return nil, err
 	}
-	// The window, the previous window and the trend are read at once.
+	// The window and the previous window are read at once, the trend
+	// after the window (it sums what the window read at once).
 	var cur, prev *window
 	var trend map[[2]string][]int64
 	var curErr, prevErr, trendErr error
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); cur, curErr = p.delta(ctx, win.From, win.To) }()
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if previous.From.Before(previous.To) {
-			prev, prevErr = p.delta(ctx, previous.From, previous.To)
+		if cur, curErr = p.delta(ctx, win.From, win.To); curErr == nil && step > 0 {
+			trend, trendErr = p.trend(ctx, win, step, cur, keep)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		if step > 0 {
-			trend, trendErr = p.trend(ctx, win, step, keep)
+		if previous.From.Before(previous.To) {
+			prev, prevErr = p.delta(ctx, previous.From, previous.To)
 		}
 	}()
 	wg.Wait()
@@ -162,6 +163,9 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	// Each host's own rows, for a Build that takes a source per host.
 	perHost := map[string][]*point{}
 	for _, pt := range cur.deltas {
+		if pt.m["instance"] == "" {
+			continue // summed over the fleet by the engine
+		}
 		h := hostOf(cur, pt.m)
 		perHost[h] = append(perHost[h], pt)
 	}
@@ -378,14 +382,17 @@ func reasons[T any](m map[string]int64, mk func(string, int64) T) []T {
 	return out
 }
 
-// trend reads each (vendor, code) group's errors per step: one range
-// query of the error counters at the step boundaries (a selector, no
-// operator, so the engine only reads), the steps' increases computed
-// here. A step's value is each series' increase since the boundary
-// before, or its value when it was born or reset in the step; unlike the
-// counts it is not corrected for the last scrapes of a daemon that
-// stopped or restarted within a step.
-func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Duration, keep func(model.Metric) bool) (map[[2]string][]int64, error) {
+// trend reads each (vendor, code) group's errors per step, with two
+// range queries of the error counters at the step boundaries. The
+// instances read at once in w (nearly all) are summed per group by the
+// engine, so what comes back grows with groups, not hosts: their series
+// neither reset nor vanish inside the window, so the sums' steps are the
+// steps' increases. The few instances w read one by one come back per
+// series, their steps computed here: each series' increase since the
+// boundary before, or its value when it was born or reset in the step.
+// Unlike the counts, a step is not corrected for the scrapes a daemon
+// missed around a restart or after its last one.
+func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Duration, w *window, keep func(model.Metric) bool) (map[[2]string][]int64, error) {
 	n := int((win.To.Sub(win.From) + step - 1) / step)
 	if n <= 0 || n > 10000 {
 		return nil, nil
@@ -394,46 +401,63 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 	if err != nil {
 		return nil, err
 	}
-	q := p.sel(errorsMetric)
 	r := v1.Range{Start: win.From, End: win.From.Add(time.Duration(n) * step), Step: step}
-	t0 := time.Now()
-	v, _, _, err := a.QueryRange(ctx, q, r)
-	p.trace(q+" (range)", t0)
-	if err != nil {
-		return nil, p.describe(ctx, q, err)
+	rangeQuery := func(q string) (model.Matrix, error) {
+		t0 := time.Now()
+		v, _, _, err := a.QueryRange(ctx, q, r)
+		p.trace(q+" (range)", t0)
+		if err != nil {
+			return nil, p.describe(ctx, q, err)
+		}
+		m, ok := v.(model.Matrix)
+		if !ok {
+			return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, v.Type())
+		}
+		return m, nil
 	}
-	m, ok := v.(model.Matrix)
-	if !ok {
-		return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, v.Type())
+	var matrices []model.Matrix
+	m, err := rangeQuery(fmt.Sprintf("sum by (vendor, code) (%s)", p.sel(errorsMetric, w.not...)))
+	if err != nil {
+		return nil, err
+	}
+	matrices = append(matrices, m)
+	if len(w.not) > 0 {
+		only := strings.Replace(w.not[0], "instance!~", "instance=~", 1)
+		if m, err = rangeQuery(p.sel(errorsMetric, only)); err != nil {
+			return nil, err
+		}
+		matrices = append(matrices, m)
 	}
 	out := map[[2]string][]int64{}
-	for _, s := range m {
-		if !keep(s.Metric) {
-			continue
-		}
-		k := [2]string{string(s.Metric["vendor"]), string(s.Metric["code"])}
-		series := out[k]
-		if series == nil {
-			series = make([]int64, n)
-			out[k] = series
-		}
-		// Values at boundaries 0..n; a missing boundary is a series not
-		// born yet (or gone): the next value counts from 0.
-		last, lastI := 0.0, -1
-		for _, v := range s.Values {
-			i := int(math.Round(float64(v.Timestamp.Time().Sub(win.From)) / float64(step)))
-			val := float64(v.Value)
-			if math.IsNaN(val) || i < 0 || i > n {
+	for _, m := range matrices {
+		for _, s := range m {
+			if !keep(s.Metric) {
 				continue
 			}
-			if i > 0 {
-				d := val
-				if lastI == i-1 && last <= val {
-					d = val - last
-				}
-				series[i-1] += count(d)
+			k := [2]string{string(s.Metric["vendor"]), string(s.Metric["code"])}
+			series := out[k]
+			if series == nil {
+				series = make([]int64, n)
+				out[k] = series
 			}
-			last, lastI = val, i
+			// Values at boundaries 0..n; a missing boundary is a series not
+			// born yet (or gone): the next value counts from 0.
+			last, lastI := 0.0, -1
+			for _, v := range s.Values {
+				i := int(math.Round(float64(v.Timestamp.Time().Sub(win.From)) / float64(step)))
+				val := float64(v.Value)
+				if math.IsNaN(val) || i < 0 || i > n {
+					continue
+				}
+				if i > 0 {
+					d := val
+					if lastI == i-1 && last <= val {
+						d = val - last
+					}
+					series[i-1] += count(d)
+				}
+				last, lastI = val, i
+			}
 		}
 	}
 	return out, nil
