@@ -145,6 +145,7 @@ type LimitsConfig struct {
 	CodesPerVendor     int      `yaml:"codes_per_vendor"`
 	Vendors            int      `yaml:"vendors"`
 	EndpointsPerVendor int      `yaml:"endpoints_per_vendor"`
+	Services           int      `yaml:"services"` // calling services kept apart; the rest are counted as other
 	LineBytes          ByteSize `yaml:"line_bytes"`
 }
 
@@ -210,7 +211,7 @@ func DefaultConfig() Config {
 		VendorsDir:    "/etc/apierr/vendors.d",
 		Summary:       SummaryConfig{Every: Duration(time.Hour), To: "stderr"},
 		MetricsListen: "127.0.0.1:9464",
-		Limits:        LimitsConfig{CodesPerVendor: 1000, Vendors: 1000, EndpointsPerVendor: 1000, LineBytes: ingest.DefaultMaxLine},
+		Limits:        LimitsConfig{CodesPerVendor: 1000, Vendors: 1000, EndpointsPerVendor: 1000, Services: 200, LineBytes: ingest.DefaultMaxLine},
 		LogLevel:      "info",
 		Host:          hostname(),
 	}
@@ -272,8 +273,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.FlushInterval <= 0:
 		return errors.New("flush_interval: must be above 0")
-	case c.Limits.Vendors <= 0 || c.Limits.CodesPerVendor <= 0 || c.Limits.EndpointsPerVendor <= 0:
-		return errors.New("limits: vendors, codes_per_vendor and endpoints_per_vendor must be above 0")
+	case c.Limits.Vendors <= 0 || c.Limits.CodesPerVendor <= 0 || c.Limits.EndpointsPerVendor <= 0 || c.Limits.Services <= 0:
+		return errors.New("limits: vendors, codes_per_vendor, endpoints_per_vendor and services must be above 0")
 	case c.Limits.LineBytes < 256:
 		return errors.New("limits.line_bytes: must be at least 256")
 	case c.Summary.To == "":

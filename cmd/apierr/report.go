@@ -58,7 +58,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	by := fset.String("by", "", "also break the report down by `WHAT`: host, endpoint or service")
 	service := fset.String("service", "", "only the requests of the calling `SERVICE`")
 	top := fset.Int("top", 20, "at most `N` failure groups per section; 0 means all")
-	format := fset.String("format", "", "table, markdown, json or csv (default: table on a terminal, markdown otherwise)")
+	format := fset.String("format", "", "table, markdown, json, csv or html (default: table on a terminal, markdown otherwise)")
 	prom := addPromFlags(fset)
 	remote := addRemoteFlags(fset)
 	fset.Var(&failIf, "fail-if", "exit 3 when `COND` holds, such as 'retryable>100' or 'error_rate>0.05' (metrics: requests, errors, retryable, malformed, unknown, new_groups, error_rate, missing); repeatable")

@@ -183,7 +183,7 @@ func (m *Main) logger(level string) *slog.Logger {
 
 func limitsOf(cfg Config) storage.Limits {
 	l := storage.DefaultLimits
-	l.Vendors, l.CodesPerVendor, l.EndpointsPerVendor = cfg.Limits.Vendors, cfg.Limits.CodesPerVendor, cfg.Limits.EndpointsPerVendor
+	l.Vendors, l.CodesPerVendor, l.EndpointsPerVendor, l.Services = cfg.Limits.Vendors, cfg.Limits.CodesPerVendor, cfg.Limits.EndpointsPerVendor, cfg.Limits.Services
 	return l
 }
 
