@@ -6,11 +6,15 @@ import (
 	"testing"
 )
 
+// outside names the working papers beside the repository that no tracked
+// file may point at. Each name is cut in two so that this file does not
+// name them either.
+var outside = strings.Join([]string{`\.\.` + `/shared`, `vendor` + `-docs/`, `FACTS` + `\.md`, `DESIGN` + `\.md`, `STYLE` + `\.md`}, "|")
+
 // TestRepository_StandsAlone: no tracked file names a path outside the
 // repository. Facts are cited by the public pages they came from.
 func TestRepository_StandsAlone(t *testing.T) {
-	out, err := exec.Command("git", "-C", "../..", "grep", "-n", "-I", "-E",
-		`\.\./shared|vendor-docs/|FACTS\.md|DESIGN\.md|STYLE\.md`, "--", ".", ":!cmd/apierr/repo_test.go").CombinedOutput()
+	out, err := exec.Command("git", "-C", "../..", "grep", "-n", "-I", "-E", outside, "--", ".").CombinedOutput()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 			return // no match
