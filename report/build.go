@@ -22,6 +22,7 @@ type Source struct {
 	Endpoints []storage.EndpointCount
 	Samples   []storage.SampleCount
 	Malformed []storage.ReasonCount
+	Skipped   []storage.ReasonCount // lines that are not requests, by reason
 	Trend     map[string][]int64
 	// GroupTrend is each (vendor, code) group's errors per trend step;
 	// FirstSeen when each group was first seen in all stored data.
@@ -287,6 +288,10 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			r.Totals.Malformed += m.Count
 			r.Malformed = mergeReason(r.Malformed, m)
 		}
+		for _, m := range s.Skipped {
+			r.Totals.Skipped += m.Count
+			r.Skipped = mergeReason(r.Skipped, m)
+		}
 	}
 	for k, g := range groups {
 		var best variant
@@ -354,12 +359,14 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 	r.By, r.Groups = opt.By, groupFailures(window, previous, sources, opt, r.all)
 	r.retryable, r.unknown = cut(r.retryable, opt.Top), cut(r.unknown, opt.Top)
 	r.Failures = cut(r.Failures, opt.Top)
-	sort.Slice(r.Malformed, func(i, j int) bool {
-		if r.Malformed[i].Count != r.Malformed[j].Count {
-			return r.Malformed[i].Count > r.Malformed[j].Count
-		}
-		return r.Malformed[i].Reason < r.Malformed[j].Reason
-	})
+	for _, reasons := range [][]ReasonCount{r.Malformed, r.Skipped} {
+		sort.Slice(reasons, func(i, j int) bool {
+			if reasons[i].Count != reasons[j].Count {
+				return reasons[i].Count > reasons[j].Count
+			}
+			return reasons[i].Reason < reasons[j].Reason
+		})
+	}
 	return r
 }
 

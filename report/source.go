@@ -84,6 +84,9 @@ func ReadSource(ctx context.Context, db *storage.DB, q Query) (Source, error) {
 	if s.Malformed, err = db.Malformed(ctx, from, to); err != nil {
 		return s, err
 	}
+	if s.Skipped, err = db.Skipped(ctx, from, to); err != nil {
+		return s, err
+	}
 	if q.Service == "" {
 		if s.EndpointStats, err = db.Endpoints(ctx, from, to, q.Vendor); err != nil {
 			return s, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reportDB ingests the report test logs into a fresh database.
@@ -197,7 +198,10 @@ func TestRun_SummaryDir(t *testing.T) {
 func TestReport_By(t *testing.T) {
 	dir := t.TempDir()
 	logPath, db := filepath.Join(dir, "g.jsonl"), filepath.Join(dir, "apierr.db")
-	code, out, errs := run(t, "", "generate", "--lines", "3000", "--services", "3", "--start", "2026-11-20T10:00:00Z", "--step", "1s")
+	// Recent lines: skipped lines are counted at the time they are read.
+	start := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	window := []string{"--since", "3h"}
+	code, out, errs := run(t, "", "generate", "--lines", "3000", "--services", "3", "--other", "0.05", "--start", start, "--step", "1s")
 	if code != 0 {
 		t.Fatalf("generate: %s", errs)
 	}
@@ -206,25 +210,33 @@ func TestReport_By(t *testing.T) {
 		t.Fatalf("ingest: %s", errs)
 	}
 	for by, section := range map[string]string{"host": "## Hosts", "endpoint": "## Endpoints", "service": "## Calling services"} {
-		code, out, errs := run(t, "", append([]string{"report", "--db", db, "--by", by, "--format", "markdown"}, reportWindow...)...)
+		code, out, errs := run(t, "", append([]string{"report", "--db", db, "--by", by, "--format", "markdown"}, window...)...)
 		if code != 0 || !strings.Contains(out, section) {
 			t.Errorf("--by %s: exit %d, %s; no %q section", by, code, errs, section)
 		}
 	}
 	var all, one struct {
-		Totals   struct{ Requests int64 }
+		Totals  struct{ Requests, Skipped int64 }
+		Skipped []struct {
+			Reason string
+			Count  int64
+		}
 		Services []struct {
 			Service  string
 			Requests int64
 		}
 	}
-	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json"}, reportWindow...)...)
+	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json"}, window...)...)
 	json.Unmarshal([]byte(out), &all)
+	// The application's other lines are counted as skipped, by reason.
+	if all.Totals.Skipped == 0 || len(all.Skipped) == 0 || all.Skipped[0].Reason != "not a request" || all.Skipped[0].Count != all.Totals.Skipped {
+		t.Errorf("skipped: %d, %+v; want the other lines as \"not a request\"", all.Totals.Skipped, all.Skipped)
+	}
 	if len(all.Services) != 3 {
 		t.Fatalf("%d services, want 3", len(all.Services))
 	}
 	s := all.Services[0]
-	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json", "--service", s.Service}, reportWindow...)...)
+	_, out, _ = run(t, "", append([]string{"report", "--db", db, "--format", "json", "--service", s.Service}, window...)...)
 	json.Unmarshal([]byte(out), &one)
 	if one.Totals.Requests != s.Requests || one.Totals.Requests >= all.Totals.Requests {
 		t.Errorf("--service %s: %d requests, want %d (of %d)", s.Service, one.Totals.Requests, s.Requests, all.Totals.Requests)
