@@ -18,12 +18,9 @@ import (
 
 // promFlags are --prometheus and the flags that go with it.
 type promFlags struct {
-	fset                   *flag.FlagSet
-	url                    string
-	tokenFile, tokenEnv    string
-	user                   string
-	passwordFile, password string
-	ca, match              string
+	fset       *flag.FlagSet
+	url, match string
+	creds      credentialFlags
 }
 
 // addPromFlags registers --prometheus and its credentials on fset; call it
@@ -31,12 +28,7 @@ type promFlags struct {
 func addPromFlags(fset *flag.FlagSet) *promFlags {
 	o := &promFlags{fset: fset}
 	fset.StringVar(&o.url, "prometheus", "", "build the fleet's report from the counters in the engine at `URL` (Prometheus, Thanos, Mimir, VictoriaMetrics)")
-	fset.StringVar(&o.tokenFile, "prometheus-token-file", "", "send the bearer token in `FILE` to the --prometheus engine")
-	fset.StringVar(&o.tokenEnv, "prometheus-token-env", "", "send the bearer token in the environment variable `VAR` to the --prometheus engine")
-	fset.StringVar(&o.user, "prometheus-user", "", "basic-auth `USER` for the --prometheus engine (password from --prometheus-password-file or -env)")
-	fset.StringVar(&o.passwordFile, "prometheus-password-file", "", "basic-auth password for --prometheus in `FILE`")
-	fset.StringVar(&o.password, "prometheus-password-env", "", "basic-auth password for --prometheus in the environment variable `VAR`")
-	fset.StringVar(&o.ca, "prometheus-ca", "", "trust the CA certificates in `FILE` for an https --prometheus engine")
+	o.creds.register(fset, "prometheus", "the --prometheus engine")
 	fset.StringVar(&o.match, "prometheus-match", "", "label `MATCHERS` that select apierr's targets, such as 'job=\"apierr\"'")
 	if fset.Lookup("timeout") == nil {
 		fset.Duration("timeout", 10*time.Second, "a source that does not answer within `DURATION` is reported as missing")
@@ -52,19 +44,12 @@ func (o *promFlags) read(ctx context.Context, m *Main, cat *classify.Catalog, wi
 	if others {
 		return nil, usageErrorf("give --prometheus alone, not with --db or --remote")
 	}
-	token, err := readSecret(m.Getenv, o.tokenFile, o.tokenEnv, "--prometheus bearer token")
+	token, user, password, err := o.creds.read(m.Getenv)
 	if err != nil {
 		return nil, err
-	}
-	password, err := readSecret(m.Getenv, o.passwordFile, o.password, "--prometheus password")
-	if err != nil {
-		return nil, err
-	}
-	if password != "" && o.user == "" {
-		return nil, usageErrorf("--prometheus-password-file and -env need --prometheus-user")
 	}
 	p := fleet.NewPrometheus(o.url)
-	p.BearerToken, p.Username, p.Password, p.CAFile, p.Match = token, o.user, password, o.ca, o.match
+	p.BearerToken, p.Username, p.Password, p.CAFile, p.Match = token, user, password, o.creds.ca, o.match
 	if g, ok := o.fset.Lookup("timeout").Value.(flag.Getter); ok {
 		if d, ok := g.Get().(time.Duration); ok && d > 0 {
 			p.Timeout = d

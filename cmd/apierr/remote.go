@@ -27,12 +27,9 @@ import (
 
 // remoteFlags are --remote and the flags that go with it.
 type remoteFlags struct {
-	fset                   *flag.FlagSet
-	urls                   stringsFlag
-	tokenFile, tokenEnv    string
-	user                   string
-	passwordFile, password string
-	ca                     string
+	fset  *flag.FlagSet
+	urls  stringsFlag
+	creds credentialFlags
 }
 
 // addRemoteFlags registers --remote, its credentials and --timeout (unless
@@ -40,12 +37,7 @@ type remoteFlags struct {
 func addRemoteFlags(fset *flag.FlagSet) *remoteFlags {
 	o := &remoteFlags{fset: fset}
 	fset.Var(&o.urls, "remote", "read a running daemon's report at `URL` (http://host:9464); repeat to merge several hosts")
-	fset.StringVar(&o.tokenFile, "remote-token-file", "", "send the bearer token in `FILE` to the --remote daemons")
-	fset.StringVar(&o.tokenEnv, "remote-token-env", "", "send the bearer token in the environment variable `VAR` to the --remote daemons")
-	fset.StringVar(&o.user, "remote-user", "", "basic-auth `USER` for the --remote daemons (password from --remote-password-file or -env)")
-	fset.StringVar(&o.passwordFile, "remote-password-file", "", "basic-auth password in `FILE`")
-	fset.StringVar(&o.password, "remote-password-env", "", "basic-auth password in the environment variable `VAR`")
-	fset.StringVar(&o.ca, "remote-ca", "", "trust the CA certificates in `FILE` for https --remote daemons")
+	o.creds.register(fset, "remote", "the --remote daemons")
 	if fset.Lookup("timeout") == nil {
 		fset.Duration("timeout", 10*time.Second, "a source that does not answer within `DURATION` is reported as missing")
 	}
@@ -191,31 +183,20 @@ func firstLine(err error) string {
 
 // client builds the HTTP client and the credentials each request carries.
 func (o *remoteFlags) client(getenv func(string) string) (*http.Client, func(*http.Request), error) {
-	secret := func(file, env, what string) (string, error) { return readSecret(getenv, file, env, what) }
-	token, err := secret(o.tokenFile, o.tokenEnv, "--remote bearer token")
+	token, user, password, err := o.creds.read(getenv)
 	if err != nil {
 		return nil, nil, err
-	}
-	password, err := secret(o.passwordFile, o.password, "--remote password")
-	if err != nil {
-		return nil, nil, err
-	}
-	if token != "" && o.user != "" {
-		return nil, nil, usageErrorf("give a bearer token or basic auth for --remote, not both")
-	}
-	if password != "" && o.user == "" {
-		return nil, nil, usageErrorf("--remote-password-file and -env need --remote-user")
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // daemons are reached directly, as a scraper reaches them
-	if o.ca != "" {
-		pem, err := os.ReadFile(o.ca)
+	if ca := o.creds.ca; ca != "" {
+		pem, err := os.ReadFile(ca)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--remote-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("--remote-ca %s: no PEM certificate in it", o.ca)
+			return nil, nil, fmt.Errorf("--remote-ca %s: no PEM certificate in it", ca)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -223,8 +204,8 @@ func (o *remoteFlags) client(getenv func(string) string) (*http.Client, func(*ht
 		switch {
 		case token != "":
 			r.Header.Set("Authorization", "Bearer "+token)
-		case o.user != "":
-			r.SetBasicAuth(o.user, password)
+		case user != "":
+			r.SetBasicAuth(user, password)
 		}
 	}
 	return &http.Client{Transport: tr}, auth, nil
@@ -249,6 +230,45 @@ func (o *remoteFlags) annotate(stdout, stderr io.Writer, r *report.Report, f rep
 		}
 		fmt.Fprintf(stdout, "Missing from this report (no answer): %s\n\n", strings.Join(names, ", "))
 	}
+}
+
+// credentialFlags are the credentials of one kind of source (--remote,
+// --prometheus): a bearer token or basic auth, each secret from a file or
+// an environment variable named on the command line, and a CA file.
+type credentialFlags struct {
+	name                      string // the source's flag, without dashes
+	tokenFile, tokenEnv, user string
+	passwordFile, passwordEnv string
+	ca                        string
+}
+
+// register adds --NAME-token-file, -token-env, -user, -password-file,
+// -password-env and -ca to fset; to says whom they are sent to.
+func (c *credentialFlags) register(fset *flag.FlagSet, name, to string) {
+	c.name = name
+	fset.StringVar(&c.tokenFile, name+"-token-file", "", "send the bearer token in `FILE` to "+to)
+	fset.StringVar(&c.tokenEnv, name+"-token-env", "", "send the bearer token in the environment variable `VAR` to "+to)
+	fset.StringVar(&c.user, name+"-user", "", "basic-auth `USER` for "+to+" (password from --"+name+"-password-file or -env)")
+	fset.StringVar(&c.passwordFile, name+"-password-file", "", "basic-auth password for --"+name+" in `FILE`")
+	fset.StringVar(&c.passwordEnv, name+"-password-env", "", "basic-auth password for --"+name+" in the environment variable `VAR`")
+	fset.StringVar(&c.ca, name+"-ca", "", "trust the CA certificates in `FILE` for https "+to)
+}
+
+// read returns the bearer token or the basic-auth user and password.
+func (c *credentialFlags) read(getenv func(string) string) (token, user, password string, err error) {
+	if token, err = readSecret(getenv, c.tokenFile, c.tokenEnv, "--"+c.name+" bearer token"); err != nil {
+		return "", "", "", err
+	}
+	if password, err = readSecret(getenv, c.passwordFile, c.passwordEnv, "--"+c.name+" password"); err != nil {
+		return "", "", "", err
+	}
+	switch {
+	case token != "" && c.user != "":
+		return "", "", "", usageErrorf("give a bearer token or basic auth for --%s, not both", c.name)
+	case password != "" && c.user == "":
+		return "", "", "", usageErrorf("--%s-password-file and -env need --%s-user", c.name, c.name)
+	}
+	return token, c.user, password, nil
 }
 
 // readSecret reads a credential from a file or an environment variable
