@@ -1,7 +1,9 @@
 package classify
 
 import (
+	"bytes"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxEndpoint bounds an endpoint's length and maxSegments its depth, so a
@@ -21,38 +23,60 @@ const (
 // dropped. Endpoints are stored and reported, so a secret in a path must
 // never survive as itself.
 func Endpoint(method, path string) string {
-	for i := 0; i < len(path); i++ {
-		if path[i] == '?' || path[i] == '#' {
-			path = path[:i]
-			break
-		}
+	return string(AppendEndpoint(nil, method, path))
+}
+
+// AppendEndpoint appends Endpoint(method, path) to dst, allocating only
+// when dst is too small: the pipeline calls it for every request.
+func AppendEndpoint(dst []byte, method, path string) []byte {
+	if i := queryStartIn(path); i >= 0 {
+		path = path[:i]
 	}
-	var b strings.Builder
+	start := len(dst)
 	if method != "" {
-		b.WriteString(method)
-		b.WriteByte(' ')
+		dst = append(dst, method...)
+		dst = append(dst, ' ')
 	}
+	path = strings.Trim(path, "/")
 	n := 0
-	for seg := range strings.SplitSeq(strings.Trim(path, "/"), "/") {
+	for len(path) > 0 {
+		seg := path
+		if i := strings.IndexByte(path, '/'); i >= 0 {
+			seg, path = path[:i], path[i+1:]
+		} else {
+			path = ""
+		}
 		if n == maxSegments {
-			b.WriteString("/…")
+			dst = append(dst, "/…"...)
 			break
 		}
 		n++
-		b.WriteByte('/')
-		b.WriteString(template(seg))
-		if b.Len() > maxEndpoint {
+		dst = append(dst, '/')
+		dst = append(dst, template(seg)...)
+		if len(dst)-start > maxEndpoint {
 			break
 		}
 	}
 	if n == 0 {
-		b.WriteByte('/')
+		dst = append(dst, '/')
 	}
-	s := b.String()
-	if len(s) > maxEndpoint {
-		s = s[:maxEndpoint]
+	if len(dst)-start > maxEndpoint {
+		dst = dst[:start+maxEndpoint]
 	}
-	return strings.ToValidUTF8(s, "")
+	if !utf8.Valid(dst[start:]) {
+		dst = append(dst[:start], bytes.ToValidUTF8(dst[start:], nil)...)
+	}
+	return dst
+}
+
+// queryStartIn returns where a path's query or fragment starts, or -1.
+func queryStartIn(path string) int {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '?' || path[i] == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 // template replaces an identifier-like path segment by its placeholder.

@@ -141,3 +141,21 @@ func TestEndpoint_Secrets(t *testing.T) {
 		}
 	}
 }
+
+// AppendEndpoint appends to what dst holds, cuts and mends only its own
+// part, and gives what Endpoint gives.
+func TestAppendEndpoint(t *testing.T) {
+	paths := []string{"/api/v1/orders/12345/process", "", "/", "/v1/x?y=1#z", "/a//b/", "/" + strings.Repeat("abcdefgh/", 40),
+		"/caf\xe9/\xff\xfe/orders", "/v1/" + strings.Repeat("é", 100)}
+	for _, p := range paths {
+		for _, prefix := range []string{"", "prefix \xff"} {
+			got := string(classify.AppendEndpoint([]byte(prefix), "GET", p))
+			if want := prefix + classify.Endpoint("GET", p); got != want {
+				t.Errorf("AppendEndpoint(%q, GET, %q) = %q, want %q", prefix, p, got, want)
+			}
+			if !utf8.ValidString(got[len(prefix):]) || len(got)-len(prefix) > 160 {
+				t.Errorf("AppendEndpoint(%q, GET, %q) = %q: invalid or too long", prefix, p, got)
+			}
+		}
+	}
+}

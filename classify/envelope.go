@@ -80,19 +80,19 @@ func (e *envelope) mayMatch(raw []byte, seen *needleMemo) bool {
 // needleMemo caches substring searches on one body.
 type needleMemo struct {
 	n     int
-	keys  [8]string
+	keys  [8][]byte // the needles: the catalog's, not copied
 	found [8]bool
 }
 
 func (m *needleMemo) contains(raw []byte, needle []byte) bool {
 	for i := range m.n {
-		if m.keys[i] == string(needle) {
+		if bytes.Equal(m.keys[i], needle) {
 			return m.found[i]
 		}
 	}
 	found := bytes.Contains(raw, needle)
 	if m.n < len(m.keys) {
-		m.keys[m.n], m.found[m.n] = string(needle), found
+		m.keys[m.n], m.found[m.n] = needle, found
 		m.n++
 	}
 	return found

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,8 +49,8 @@ type Pipeline struct {
 	batch   *storage.Batch // what merge fills
 	now     func() time.Time
 	log     *slog.Logger
-	tallies sync.Pool
-	metrics *metrics // nil: none (apierr ingest)
+	tallies chan *storage.Tally // emptied tallies for reuse (see tally)
+	metrics *metrics            // nil: none (apierr ingest)
 
 	// spare is the other batch of commitBehind: being committed while
 	// pending is not nil, else empty.
@@ -77,11 +76,7 @@ func NewPipeline(db *storage.DB, cat *classify.Catalog, mappings []ingest.Mappin
 	}
 	p := &Pipeline{db: db, workers: runtime.GOMAXPROCS(0), batch: db.NewBatch(), now: time.Now, log: log}
 	p.set(cat, mappings, maxLine)
-	p.tallies.New = func() any {
-		t := storage.NewTally()
-		t.Now, t.Retention = p.now, p.Retention
-		return t
-	}
+	p.tallies = make(chan *storage.Tally, freeTallies)
 	return p
 }
 
@@ -95,6 +90,25 @@ func (p *Pipeline) set(cat *classify.Catalog, mappings []ingest.Mapping, maxLine
 		mappings = []ingest.Mapping{ingest.AutoMapping()}
 	}
 	p.conf.Store(&pipelineConf{cat: cat, mappings: mappings, maxLine: maxLine})
+}
+
+// freeTallies is how many emptied tallies a pipeline keeps for reuse.
+// Unlike a sync.Pool, which every garbage collection empties, the list
+// keeps them, with their maps grown to a chunk's diversity: a tally made
+// afresh grows them again, and that was a fifth of a diverse ingest's
+// allocations.
+const freeTallies = 8
+
+// tally returns an empty tally, reused when one is free.
+func (p *Pipeline) tally() *storage.Tally {
+	select {
+	case t := <-p.tallies:
+		return t
+	default:
+		t := storage.NewTally()
+		t.Now, t.Retention = p.now, p.Retention
+		return t
+	}
 }
 
 // MaxLine is the longest line counted; longer ones are malformed.
@@ -121,6 +135,44 @@ type worker struct {
 	decoders []*ingest.Decoder
 	cl       *classify.Classifier
 	framers  [3]*ingest.Framer // by ingest.Framing; each chunk starts one afresh
+
+	endpoint  []byte   // scratch for classify.AppendEndpoint
+	endpoints interner // the endpoints and services counted
+	redacted  interner // error messages, redacted, by message as logged
+}
+
+// interner hands out one string per distinct value, so that an endpoint
+// or service repeated line after line is allocated once, not once a line.
+// It starts afresh when it holds maxInterned (a log whose paths defeat
+// the templates): memory stays bounded, and only speed suffers.
+type interner map[string]string
+
+const maxInterned = 1 << 14
+
+// redact returns classify.Redact(msg), remembered: a code's messages
+// repeat, and the regular expressions cost more than a lookup.
+func (in *interner) redact(msg string) string {
+	if s, ok := (*in)[msg]; ok {
+		return s
+	}
+	if *in == nil || len(*in) >= maxInterned {
+		*in = make(interner)
+	}
+	s := classify.Redact(msg)
+	(*in)[msg] = s
+	return s
+}
+
+func (in *interner) get(b []byte) string {
+	if s, ok := (*in)[string(b)]; ok {
+		return s
+	}
+	if *in == nil || len(*in) >= maxInterned {
+		*in = make(interner)
+	}
+	s := string(b)
+	(*in)[s] = s
+	return s
 }
 
 func (w *worker) refresh() {
@@ -139,7 +191,7 @@ func (w *worker) refresh() {
 func (w *worker) process(in Chunk) *result {
 	w.refresh()
 	c := in.Chunk
-	r := &result{tally: w.p.tallies.Get().(*storage.Tally), pos: c.Pos, bytes: int64(len(c.Data))}
+	r := &result{tally: w.p.tally(), pos: c.Pos, bytes: int64(len(c.Data))}
 	now := w.p.now()
 	dec := w.decoders[min(max(in.Input, 0), len(w.decoders)-1)]
 	var service []byte // the calling service of lines that name none
@@ -240,6 +292,7 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now, runtime 
 		if len(rec.Service) == 0 {
 			rec.Service = fallback
 		}
+		w.endpoint = classify.AppendEndpoint(w.endpoint[:0], rec.Method, rec.Path)
 		ev := w.cl.Classify(rec)
 		t := rec.Time
 		if t.IsZero() {
@@ -251,15 +304,15 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now, runtime 
 		r.requests++
 		if ev.Error {
 			r.errors++
-			ev.Message = classify.Redact(ev.Message)
+			ev.Message = w.redacted.redact(ev.Message)
 		}
 		// Service is the line's, else the input's `service:`, else the
 		// container's from the file's path (set by the worker), or empty.
 		r.tally.AddCall(t, &ev, storage.Call{
-			Endpoint: classify.Endpoint(rec.Method, rec.Path),
+			Endpoint: w.endpoints.get(w.endpoint),
 			Latency:  rec.Latency,
 			TraceID:  rec.TraceID,
-			Service:  string(rec.Service),
+			Service:  w.endpoints.get(rec.Service),
 		})
 		r.latency.Observe(ev.Vendor, rec.Latency)
 	})
@@ -275,7 +328,7 @@ func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 	}
 	// Results are small (a tally each; the chunk's block is released), so
 	// many may wait while the writer commits, and the workers keep going.
-	jobs := make(chan job, p.workers)
+	jobs := make(chan job)
 	order := make(chan chan *result, 16)
 	out := make(chan *result, 4)
 	go func() { // dispatcher: owns jobs and order
@@ -309,7 +362,10 @@ func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 func (p *Pipeline) merge(r *result) {
 	p.batch.Merge(r.tally)
 	r.tally.Reset()
-	p.tallies.Put(r.tally)
+	select {
+	case p.tallies <- r.tally:
+	default:
+	}
 	if r.pos.Key != (ingest.FileKey{}) {
 		p.batch.SetPosition(r.pos)
 	}

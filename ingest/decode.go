@@ -1,6 +1,10 @@
 package ingest
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+	"unsafe"
+)
 
 // maxDepth bounds how deep the decoder descends into a line's objects while
 // looking for fields. Bodies are not descended into at all.
@@ -46,6 +50,10 @@ type Decoder struct {
 	joinBuf    []byte
 	traceBuf   []byte
 	svcBuf     []byte
+	urlBuf     []byte
+	pathBuf    []byte
+	hostBuf    []byte
+	hosts      map[string]string // see host
 
 	otlp jsonValue // resourceLogs of an OTLP/JSON line
 
@@ -371,10 +379,33 @@ func (d *Decoder) text(v jsonValue) []byte {
 	return v.raw
 }
 
-// str1 returns a string value as a Go string.
-func (d *Decoder) str1(v jsonValue) (string, bool) {
+// view returns a string value as a Go string without copying it: a view
+// of the line, or of buf where the value holds escapes. Like the rest of
+// the Record it is valid until the next line: the URL and path are read
+// (vendor, endpoint) and dropped, never kept.
+func (d *Decoder) view(v jsonValue, buf *[]byte) (string, bool) {
 	if v.kind != '"' || len(v.raw) == 0 {
 		return "", false
 	}
-	return string(d.text(v)), true
+	b := d.own(buf, v)
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
+// maxHosts bounds the hosts a Decoder interns; past it, it starts afresh.
+const maxHosts = 1024
+
+// host returns the normalized host h as a string of its own, interned: a
+// log names few hosts, and the host outlives the line (it names unknown
+// vendors in the counts).
+func (d *Decoder) host(h string) string {
+	h = normalizeHost(h)
+	if s, ok := d.hosts[h]; ok {
+		return s
+	}
+	if d.hosts == nil || len(d.hosts) >= maxHosts {
+		d.hosts = make(map[string]string)
+	}
+	s := strings.Clone(h)
+	d.hosts[s] = s
+	return s
 }

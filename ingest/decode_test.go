@@ -401,3 +401,23 @@ func TestDecodeAll_OTLP(t *testing.T) {
 		t.Fatalf("Decode: %+v, %v, shape %q", rec, err, d.Shape())
 	}
 }
+
+// The Record's URL and path are views of the line, valid until the next
+// line; its host is its own and outlives the line (it names unknown
+// vendors in the counts).
+func TestDecode_HostOutlivesLine(t *testing.T) {
+	d := ingest.NewDecoder(ingest.AutoMapping())
+	line := []byte(`{"method":"GET","url":"https://API.Example.test/v1/a","status":500}`)
+	rec, err := d.Decode(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := rec.Host
+	copy(line, bytes.Repeat([]byte("x"), len(line))) // the block is reused for other lines
+	if _, err := d.Decode([]byte(`{"method":"GET","host":"other.test","path":"/b","status":500}`)); err != nil {
+		t.Fatal(err)
+	}
+	if host != "api.example.test" {
+		t.Errorf("host after the line's memory was reused = %q, want api.example.test", host)
+	}
+}

@@ -13,8 +13,9 @@ import (
 // Record is one decoded log line: one outbound HTTP call.
 //
 // A Record returned by a Decoder is valid until the Decoder's next call:
-// Body, Error, TraceID, Service and the Header values point into the line
-// and the Decoder's buffers.
+// URL, Path, Body, Error, TraceID, Service and the Header values point
+// into the line and the Decoder's buffers. Host and Method are strings of
+// their own.
 type Record struct {
 	Time    time.Time     // zero when the line has no usable timestamp
 	Method  string        // upper case, empty when absent
@@ -130,6 +131,12 @@ func Reason(err error) string {
 // Skipped reports whether err says that a line is not a request (to be
 // counted as skipped by its Reason), rather than malformed.
 func Skipped(err error) bool {
+	if err == nil {
+		return false
+	}
+	if de, ok := err.(*DecodeError); ok {
+		return de.Skip
+	}
 	var de *DecodeError
 	return errors.As(err, &de) && de.Skip
 }

@@ -59,21 +59,21 @@ func (d *Decoder) apply(c cand) bool {
 	case FieldMethod:
 		r.Method, ok = method(v, d.text(v))
 	case FieldURL:
-		r.URL, ok = d.str1(v)
+		r.URL, ok = d.view(v, &d.urlBuf)
 	case FieldHost:
 		var h string
-		if h, ok = d.str1(v); ok {
-			r.Host = normalizeHost(h)
+		if h, ok = d.view(v, &d.hostBuf); ok {
+			r.Host = d.host(h)
 			ok = r.Host != ""
 		}
 	case FieldPath:
 		var p string
-		if p, ok = d.str1(v); ok {
+		if p, ok = d.view(v, &d.pathBuf); ok {
 			// A path given as a whole URL (an upstream URI) also names
 			// the host when nothing else did.
 			host, path := SplitURL(p)
 			if host != "" && r.Host == "" {
-				r.Host = normalizeHost(host)
+				r.Host = d.host(host)
 			}
 			r.Path = path
 		}

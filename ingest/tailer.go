@@ -117,7 +117,7 @@ func NewTailer(positions []Position) *Tailer {
 		Idle:       5 * time.Minute,
 		RotateWait: 5 * time.Second,
 		Logger:     slog.Default(),
-		C:          make(chan Chunk, 2),
+		C:          make(chan Chunk, 1),
 		files:      map[FileKey]*fileState{},
 		pending:    map[FileKey]*pendingCopy{},
 		decided:    map[FileKey]int64{},

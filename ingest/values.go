@@ -16,7 +16,7 @@ func (d *Decoder) fillFromURL() {
 	}
 	host, path := SplitURL(d.rec.URL)
 	if d.rec.Host == "" {
-		d.rec.Host = normalizeHost(host)
+		d.rec.Host = d.host(host)
 	}
 	if d.rec.Path == "" {
 		d.rec.Path = path

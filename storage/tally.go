@@ -22,15 +22,16 @@ type Tally struct {
 	// (ReasonTooOld) at Now. Needs Now.
 	Retention time.Duration
 
-	errs      map[errKey]*errAgg
-	calls     map[callKey]*callAgg
-	malformed map[malKey]int64
-	skipped   map[malKey]int64
-	samples   map[sampleKey]*sampleAgg
-	perCode   map[[2]string]int // distinct sample messages per (vendor, code)
-	n         int
-	callSlab  slab[callAgg] // the values of calls and errs
-	errSlab   slab[errAgg]
+	errs       map[errKey]*errAgg
+	calls      map[callKey]*callAgg
+	malformed  map[malKey]int64
+	skipped    map[malKey]int64
+	samples    map[sampleKey]*sampleAgg
+	perCode    map[[2]string]int // distinct sample messages per (vendor, code)
+	n          int
+	callSlab   slab[callAgg] // the values of calls and errs
+	errSlab    slab[errAgg]
+	sampleSlab slab[sampleAgg]
 
 	// The last request's aggregate: consecutive lines often share their
 	// minute, vendor, service and endpoint, and a comparison is cheaper
@@ -82,6 +83,7 @@ func (t *Tally) Reset() {
 	clear(t.perCode)
 	t.callSlab.reset()
 	t.errSlab.reset()
+	t.sampleSlab.reset()
 	t.n = 0
 	t.call = nil
 }
@@ -204,7 +206,8 @@ func (t *Tally) addError(at, bucket int64, seq int, ev *classify.Event, c Call) 
 			return
 		}
 		t.perCode[pc]++
-		s = &sampleAgg{known: ev.Known, seq: seq}
+		s = t.sampleSlab.new()
+		s.known, s.seq = ev.Known, seq
 		t.samples[sk] = s
 	}
 	s.count++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -30,6 +31,7 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 	vendorsDir := c.m.vendorsFlag(fset)
 	quiet := fset.Bool("q", false, "no progress and no summary line")
 	cpuprofile := fset.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	memprofile := fset.String("memprofile", "", "write an allocation profile to `FILE` at the end")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -99,6 +101,10 @@ func (c *IngestCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer writeHeapProfile(*memprofile, c.m.Stderr)
 	}
 	start := time.Now()
 	var st daemon.Stats
@@ -234,4 +240,19 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 		c.free <- c.cur[:cap(c.cur)]
 	}
 	return n, nil
+}
+
+// writeHeapProfile writes the allocation profile to name; a failure is
+// reported on stderr, as the ingest itself succeeded.
+func writeHeapProfile(name string, stderr io.Writer) {
+	f, err := os.Create(name)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "apierr: memprofile: %v\n", err)
+	}
 }
