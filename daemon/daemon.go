@@ -188,7 +188,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
-		s.metrics.add(totals)
+		s.metrics.add(totals, nil)
 		h, closeWeb, err := s.webHandler()
 		if err != nil {
 			return err
@@ -320,10 +320,16 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 		case <-ctx.Done():
 			return false, nil
 		case <-s.Signals:
+			if err := s.p.wait(); err != nil {
+				return false, err
+			}
 			if s.reloadNow() && s.restartNow() {
 				return true, nil
 			}
 		case <-s.reload:
+			if err := s.p.wait(); err != nil {
+				return false, err
+			}
 			if s.reloadNow() && s.restartNow() {
 				return true, nil
 			}
@@ -332,20 +338,29 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 				return false, nil
 			}
 			s.p.merge(r)
-			if s.p.batch.Len() >= MaxBatch {
-				if err := s.p.commit(ctx); err != nil {
+			if s.p.batch.Len() >= behindBatch {
+				if err := s.p.commitBehind(ctx); err != nil {
 					return false, err
 				}
 			}
 		case <-flush.C:
-			if err := s.p.commit(ctx); err != nil {
-				return false, err
+			// In the background: a backlog keeps being read while the
+			// last interval's counts are written. While the last commit
+			// still runs, the batch grows until the next tick: a backlog
+			// is committed in fewer, larger commits.
+			if !s.p.committing() {
+				if err := s.p.commitBehind(ctx); err != nil {
+					return false, err
+				}
 			}
 			s.checkDB()
 			if s.next != nil && s.restartNow() {
 				return true, nil
 			}
 		case <-maintain.C:
+			if err := s.p.wait(); err != nil { // maintenance reloads the caps and group ids
+				return false, err
+			}
 			if err := s.DB.Maintain(ctx, s.RollupAfter, s.Retention); err != nil {
 				s.Logger.Warn("maintenance failed", "err", err)
 			}

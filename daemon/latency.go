@@ -56,6 +56,9 @@ func (l Latencies) Reset() {
 	}
 }
 
+// sameLabel keeps a vendor label as it is (see Latencies.merge).
+func sameLabel(v string) string { return v }
+
 // merge adds o's counts to l under the vendor label(s) gives them.
 func (l *Latencies) merge(o Latencies, label func(string) string) {
 	for v, h := range o {
@@ -76,15 +79,14 @@ func (l *Latencies) merge(o Latencies, label func(string) string) {
 }
 
 // latencyCollector exposes apierr_request_duration_seconds{vendor}.
-// Observations wait in pending until the commit of their lines: only then
-// do they join the histogram, under the vendor label the database gave
-// that commit's requests (a vendor over the cap is "other"), so the
-// histogram's vendors are the requests counter's and stay bounded.
+// Durations join the histogram when the batch of their lines is committed,
+// under the vendor label the database gave that commit's requests (a
+// vendor over the cap is "other"), so the histogram's vendors are the
+// requests counter's and stay bounded.
 type latencyCollector struct {
 	desc *prometheus.Desc
 
 	mu        sync.Mutex
-	pending   Latencies
 	committed Latencies
 }
 
@@ -94,28 +96,17 @@ func newLatencyCollector() *latencyCollector {
 		[]string{"vendor"}, nil)}
 }
 
-// observe adds a result's latencies; they wait for the next commit.
-func (c *latencyCollector) observe(l Latencies) {
-	if len(l) == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pending.merge(l, func(v string) string { return v })
-}
-
-// commit moves what was observed into the histogram; requests are the
+// commit adds a committed batch's durations; requests are the batch's
 // committed requests by (capped) vendor.
-func (c *latencyCollector) commit(requests map[string]int64) {
+func (c *latencyCollector) commit(lat Latencies, requests map[string]int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.committed.merge(c.pending, func(v string) string {
+	c.committed.merge(lat, func(v string) string {
 		if _, ok := requests[v]; ok {
 			return v
 		}
 		return storage.Other
 	})
-	c.pending.Reset()
 }
 
 // Describe implements prometheus.Collector.

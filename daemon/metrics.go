@@ -117,10 +117,10 @@ func newMetrics(filesTailed func() int, version, host string) *metrics {
 	return m
 }
 
-// add adds committed counts, and the latencies observed since the last
-// commit (see latencyCollector.commit).
-func (m *metrics) add(s storage.Summary) {
-	m.latency.commit(s.Requests)
+// add adds a commit's counts and the call durations of its lines (see
+// latencyCollector.commit).
+func (m *metrics) add(s storage.Summary, lat Latencies) {
+	m.latency.commit(lat, s.Requests)
 	for v, n := range s.Requests {
 		m.requests.WithLabelValues(v).Add(float64(n))
 	}

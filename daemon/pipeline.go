@@ -52,10 +52,14 @@ type Pipeline struct {
 	tallies chan *storage.Tally // emptied tallies for reuse (see tally)
 	metrics *metrics            // nil: none (apierr ingest)
 
-	// spare is the other batch of commitBehind: being committed while
-	// pending is not nil, else empty.
-	spare   *storage.Batch
-	pending chan error
+	// lat is the call durations of the batch's lines, which join
+	// /metrics when the batch is committed.
+	lat Latencies
+	// spare and spareLat are the other batch of commitBehind: being
+	// committed while pending is not nil, else empty.
+	spare    *storage.Batch
+	spareLat Latencies
+	pending  *backgroundCommit
 
 	// Totals since start, read by progress and metrics from other goroutines.
 	lines, bytes, requests, errors, malformed, skipped atomic.Int64
@@ -374,7 +378,7 @@ func (p *Pipeline) merge(r *result) {
 	if p.metrics != nil {
 		p.metrics.lines.Add(float64(r.lines))
 		p.metrics.bytes.Add(float64(r.bytes))
-		p.metrics.latency.observe(r.latency)
+		p.lat.merge(r.latency, sameLabel)
 	}
 	p.requests.Add(r.requests)
 	p.errors.Add(r.errors)
@@ -403,9 +407,10 @@ func (p *Pipeline) Ingest(ctx context.Context, chunks <-chan Chunk) error {
 // merge the other batch to fill meanwhile. It first waits for the
 // commit it started before: one commit at a time, in the order of the
 // input, each with its positions, so positions never get ahead of the
-// counts of the lines before them. Only Ingest uses it: while a commit
-// runs, nothing but merge may touch the database (the daemon's loop also
-// runs maintenance, which reloads the caps and group ids).
+// counts of the lines before them. While a commit runs, nothing but merge
+// may touch the database or the settings: the daemon's loop waits for it
+// (wait) before maintenance, which reloads the caps and group ids, and
+// before a reload.
 func (p *Pipeline) commitBehind(ctx context.Context) error {
 	if err := p.wait(); err != nil {
 		return err
@@ -413,12 +418,35 @@ func (p *Pipeline) commitBehind(ctx context.Context) error {
 	if p.spare == nil {
 		p.spare = p.db.NewBatch()
 	}
-	b, lines := p.batch, p.lines.Load()
+	b, lat, lines := p.batch, p.lat, p.lines.Load()
 	p.batch, p.spare = p.spare, b
-	done := make(chan error, 1)
-	p.pending = done
-	go func() { done <- p.commitBatch(ctx, b, lines) }()
+	p.lat, p.spareLat = p.spareLat, lat
+	c := &backgroundCommit{done: make(chan struct{})}
+	p.pending = c
+	go func() {
+		defer close(c.done)
+		c.err = p.commitBatch(ctx, b, lat, lines)
+	}()
 	return nil
+}
+
+// backgroundCommit is a commit that commitBehind started.
+type backgroundCommit struct {
+	done chan struct{} // closed when it ends
+	err  error
+}
+
+// committing reports whether a background commit still runs.
+func (p *Pipeline) committing() bool {
+	if p.pending == nil {
+		return false
+	}
+	select {
+	case <-p.pending.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // wait waits for the background commit, if one runs, and returns its error.
@@ -426,7 +454,8 @@ func (p *Pipeline) wait() error {
 	if p.pending == nil {
 		return nil
 	}
-	err := <-p.pending
+	<-p.pending.done
+	err := p.pending.err
 	p.pending = nil
 	return err
 }
@@ -436,14 +465,15 @@ func (p *Pipeline) commit(ctx context.Context) error {
 	if err := p.wait(); err != nil {
 		return err
 	}
-	return p.commitBatch(ctx, p.batch, p.lines.Load())
+	return p.commitBatch(ctx, p.batch, p.lat, p.lines.Load())
 }
 
-// commitBatch writes b, which holds the lines up to the lines-th. On
+// commitBatch writes b, which holds the lines up to the lines-th, whose
+// call durations are lat (emptied once they join /metrics). On
 // failure the batch is kept whole and the commit is retried with backoff
 // until it succeeds or ctx is done: input positions never get ahead of
 // the counts.
-func (p *Pipeline) commitBatch(ctx context.Context, b *storage.Batch, lines int64) error {
+func (p *Pipeline) commitBatch(ctx context.Context, b *storage.Batch, lat Latencies, lines int64) error {
 	backoff := 100 * time.Millisecond
 	for {
 		n := b.Len()
@@ -454,8 +484,9 @@ func (p *Pipeline) commitBatch(ctx context.Context, b *storage.Batch, lines int6
 		}
 		if err == nil {
 			if p.metrics != nil {
-				p.metrics.add(b.Committed())
+				p.metrics.add(b.Committed(), lat)
 			}
+			lat.Reset()
 			if n > 0 {
 				p.log.Debug("committed", "lines", lines, "batch", n)
 			}
