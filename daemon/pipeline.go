@@ -17,9 +17,11 @@ import (
 // MaxBatch commits early when a batch holds this many lines (catch-up).
 const MaxBatch = 250_000
 
-// behindBatch is Ingest's batch: half of MaxBatch, as two batches are in
-// memory at once, one filling while the other commits.
-const behindBatch = MaxBatch / 2
+// behindBatch is the batch committed in the background (commitBehind): a
+// quarter of MaxBatch, as two batches are in memory at once, one filling
+// while the other commits, and the less they hold the less the collector
+// runs under the memory limit.
+const behindBatch = MaxBatch / 4
 
 // Chunk is a chunk of lines tagged with the input (and so the decoder) it
 // came from: an index into the pipeline's mappings.
