@@ -54,19 +54,31 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	s := b[start:]
 	k := 0
 	// Eight bytes at a time: a body logged as a string has an escaped
-	// quote every few bytes, and most words hold neither byte.
+	// quote every few bytes. Each word's quotes and backslashes are found
+	// at once and walked in order; carry takes a backslash that ends
+	// one word over to the first byte of the next.
+	carry := false
 	for k+8 <= len(s) {
 		v := binary.LittleEndian.Uint64(s[k:])
-		m := hasByte(v, '"') | hasByte(v, '\\')
-		if m == 0 {
-			k += 8
-			continue
+		quotes, slashes := bytesEqual(v, '"'), bytesEqual(v, '\\')
+		if carry {
+			quotes, slashes, carry = quotes&^0x80, slashes&^0x80, false
 		}
-		k += bits.TrailingZeros64(m) / 8 // the first such byte
-		if s[k] == '"' {
-			return start + k + 1, true, nil
+		for marks := quotes | slashes; marks != 0; marks = quotes | slashes {
+			bit := marks & -marks // the first quote or backslash
+			if quotes&bit != 0 {
+				return start + k + bits.TrailingZeros64(bit)/8 + 1, true, nil
+			}
+			next := bit << 8 // the byte it escapes
+			if next == 0 {
+				carry = true // in the next word
+			}
+			quotes, slashes = quotes&^next, slashes&^(bit|next)
 		}
-		k += 2 // a backslash and the byte it escapes
+		k += 8
+	}
+	if carry {
+		k++
 	}
 	for ; k < len(s); k++ {
 		switch s[k] {
@@ -79,13 +91,12 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	return 0, false, errSyntax
 }
 
-// hasByte marks the bytes of v equal to c with their high bit. Bits above
-// the lowest mark may be false (a borrow runs on), so only the lowest is
-// read.
-func hasByte(v uint64, c byte) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := v ^ ones*uint64(c)
-	return (x - ones) &^ x & highs
+// bytesEqual marks each byte of v equal to c with its high bit, exactly
+// (no borrow runs from one byte to the next).
+func bytesEqual(v uint64, c byte) uint64 {
+	const ones, lows, highs = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	x := v ^ ones*uint64(c) // v with the bytes equal to c zeroed
+	return ^((x&lows + lows) | x) & highs
 }
 
 // skipValue returns the index just past the value that starts at b[i].

@@ -50,3 +50,16 @@ func FuzzScanString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScanString scans a response body logged as a JSON string, the
+// decoder's commonest long value.
+func BenchmarkScanString(b *testing.B) {
+	body, _ := json.Marshal(`{"data":[{"id":902081,"type":"member","amount":54425},{"id":122540,"type":"invoice","amount":3300},{"id":410694,"type":"product","amount":28162},{"id":431445,"type":"stock","amount":39106},{"id":340495,"type":"invoice","amount":11528}],"meta":{}}`)
+	line := append(body, `,"status":200}`...)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if end, _, err := scanString(line, 0); err != nil || end != len(body) {
+			b.Fatal(end, err)
+		}
+	}
+}
