@@ -199,6 +199,7 @@ func (w *worker) process(in Chunk) *result {
 	c := in.Chunk
 	r := &result{tally: w.p.tally(), pos: c.Pos, bytes: int64(len(c.Data))}
 	now := w.p.now()
+	r.tally.At(now)
 	dec := w.decoders[min(max(in.Input, 0), len(w.decoders)-1)]
 	var service []byte // the calling service of lines that name none
 	if c.Service != "" {

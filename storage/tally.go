@@ -33,6 +33,9 @@ type Tally struct {
 	errSlab    slab[errAgg]
 	sampleSlab slab[sampleAgg]
 
+	// at, when not zero, stands for Now until Reset (see At).
+	at time.Time
+
 	// The last request's aggregate: consecutive lines often share their
 	// minute, vendor, service and endpoint, and a comparison is cheaper
 	// than a map lookup.
@@ -86,15 +89,23 @@ func (t *Tally) Reset() {
 	t.sampleSlab.reset()
 	t.n = 0
 	t.call = nil
+	t.at = time.Time{}
 }
+
+// At makes now the clock's time for the lines counted until Reset: a
+// worker reads the clock once a chunk, not once a line.
+func (t *Tally) At(now time.Time) { t.at = now }
 
 // when returns the stored time of a line dated tm, and false if the line
 // is too old to store.
 func (t *Tally) when(tm time.Time) (int64, bool) {
-	if t.Now == nil {
-		return ms(tm), true
+	now := t.at
+	if now.IsZero() {
+		if t.Now == nil {
+			return ms(tm), true
+		}
+		now = t.Now()
 	}
-	now := t.Now()
 	if tm.After(now.Add(MaxAhead)) {
 		return ms(now), true
 	}
