@@ -103,7 +103,7 @@ func (p *Pipeline) set(cat *classify.Catalog, mappings []ingest.Mapping, maxLine
 // keeps them, with their maps grown to a chunk's diversity: a tally made
 // afresh grows them again, and that was a fifth of a diverse ingest's
 // allocations.
-const freeTallies = 8
+const freeTallies = 4
 
 // tally returns an empty tally, reused when one is free.
 func (p *Pipeline) tally() *storage.Tally {
@@ -333,11 +333,12 @@ func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 		in  Chunk
 		out chan *result
 	}
-	// Results are small (a tally each; the chunk's block is released), so
-	// many may wait while the writer commits, and the workers keep going.
+	// A result holds a tally, which on diverse traffic holds as many
+	// groups as the chunk has lines: few wait, as commits run in the
+	// background and merging keeps up with the workers.
 	jobs := make(chan job)
-	order := make(chan chan *result, 16)
-	out := make(chan *result, 4)
+	order := make(chan chan *result, 4)
+	out := make(chan *result, 1)
 	go func() { // dispatcher: owns jobs and order
 		defer close(jobs)
 		defer close(order)

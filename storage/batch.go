@@ -327,19 +327,14 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		clear(b.committed.Skipped)
 		return nil
 	}
-	if err := db.prepareWrites(ctx); err != nil {
-		return fmt.Errorf("commit: %w", translate(err))
-	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
+	defer db.end()
 	defer tx.Rollback()
-	ids, err := db.groupIDs(ctx, tx, b)
+	fresh, err := upsertErrors(ctx, tx, db, b)
 	if err != nil {
-		return fmt.Errorf("commit: %w", translate(err))
-	}
-	if err := upsertErrors(ctx, tx, db, b, ids); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
 	db.writes.blobs = db.writes.blobs[:0]
@@ -354,50 +349,45 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
-	maps.Copy(db.groups, ids) // only now are the new ids real
+	maps.Copy(db.groups, fresh) // only now are the new ids real
 	b.committed, b.summary = b.summary, b.committed
 	b.reset()
 	return nil
 }
 
-// groupIDs returns the id of every error group in the batch, creating the
-// groups not seen before.
-func (db *DB) groupIDs(ctx context.Context, tx *sql.Tx, b *Batch) (map[groupKey]int64, error) {
-	ids := map[groupKey]int64{}
-	var insert, lookup *sql.Stmt
-	for k, e := range b.errs {
-		if _, ok := ids[k.group]; ok {
-			continue
-		}
-		if id, ok := db.groups[k.group]; ok {
-			ids[k.group] = id
-			continue
-		}
-		if insert == nil {
-			var err error
-			if insert, err = tx.PrepareContext(ctx, `
-				INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-				return nil, err
-			}
-			defer insert.Close()
-			if lookup, err = tx.PrepareContext(ctx, `
-				SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
-				return nil, err
-			}
-			defer lookup.Close()
-		}
-		g := k.group
-		if _, err := insert.ExecContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), e.rng, e.known, g.service); err != nil {
-			return nil, err
-		}
-		var id int64
-		if err := lookup.QueryRowContext(ctx, g.vendor, g.code, g.status, g.endpoint, string(g.category), string(g.retry), g.service).Scan(&id); err != nil {
-			return nil, err
-		}
-		ids[g] = id
+// groupStmts are the statements that create error groups, prepared in a
+// commit's transaction when it first meets a new group.
+type groupStmts struct{ insert, lookup *sql.Stmt }
+
+func (g *groupStmts) close() {
+	if g.insert != nil {
+		g.insert.Close()
+		g.lookup.Close()
 	}
-	return ids, nil
+}
+
+// newGroup creates an error group and returns its id.
+func (g *groupStmts) newGroup(ctx context.Context, tx *sql.Tx, k groupKey, e *errAgg) (int64, error) {
+	if g.insert == nil {
+		var err error
+		if g.insert, err = tx.PrepareContext(ctx, `
+			INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+			return 0, err
+		}
+		if g.lookup, err = tx.PrepareContext(ctx, `
+			SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
+			g.insert.Close()
+			g.insert = nil
+			return 0, err
+		}
+	}
+	if _, err := g.insert.ExecContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), e.rng, e.known, k.service); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := g.lookup.QueryRowContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), k.service).Scan(&id)
+	return id, err
 }
 
 func (b *Batch) reset() {
@@ -419,32 +409,52 @@ func (b *Batch) reset() {
 	b.n = 0
 }
 
-func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, ids map[groupKey]int64) error {
+// upsertErrors writes the batch's error counts, creating the groups not
+// seen before; it returns their ids, which the database's cache of group
+// ids takes once the transaction commits.
+func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch) (fresh map[groupKey]int64, err error) {
 	if len(b.errs) == 0 {
-		return nil
+		return nil, nil
 	}
+	var stmts groupStmts
+	defer stmts.close()
 	// In key order: neighbouring rows share the B-tree's pages.
-	type row struct {
-		bucket, id int64
-		e          *errAgg
-	}
-	rows := make([]row, 0, len(b.errs))
+	rows := db.writes.errRows[:0]
 	for k, e := range b.errs {
-		rows = append(rows, row{k.bucket, ids[k.group], e})
+		id, ok := db.groups[k.group]
+		if !ok {
+			if id, ok = fresh[k.group]; !ok {
+				if id, err = stmts.newGroup(ctx, tx, k.group, e); err != nil {
+					return nil, err
+				}
+				if fresh == nil {
+					fresh = map[groupKey]int64{}
+				}
+				fresh[k.group] = id
+			}
+		}
+		rows = append(rows, errRow{k.bucket, id, e})
 	}
-	slices.SortFunc(rows, func(a, b row) int {
+	db.writes.errRows = rows[:0]
+	slices.SortFunc(rows, func(a, b errRow) int {
 		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	w := db.rows(ctx, tx, upsertErrorCounts)
+	w := db.rows(ctx, upsertErrorCounts)
 	for _, r := range rows {
 		if err := w.add(r.bucket, r.id, r.e.count, r.e.first, r.e.last); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return w.flush()
+	return fresh, w.flush()
+}
+
+// errRow is an error_counts row being written.
+type errRow struct {
+	bucket, id int64
+	e          *errAgg
 }
 
 // sortedKeys returns m's keys in the order of less.
@@ -487,7 +497,7 @@ func upsertRequests(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) 
 		u    *upsert
 		rows map[reqKey]*reqAgg
 	}{{upsertRequestCounts, b.reqs}, {upsertRequestHours, hours}} {
-		w := db.rows(ctx, tx, t.u)
+		w := db.rows(ctx, t.u)
 		for _, k := range sortedKeys(t.rows, compareReqKeys) {
 			r := t.rows[k]
 			if err := w.add(k.bucket, k.vendor, k.service, r.requests, r.errors, r.retryable); err != nil {
@@ -510,7 +520,7 @@ func upsertSkipped(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) e
 }
 
 func upsertReasons(ctx context.Context, tx *sql.Tx, db *DB, u *upsert, counts map[malKey]int64) error {
-	w := db.rows(ctx, tx, u)
+	w := db.rows(ctx, u)
 	for k, n := range counts {
 		if err := w.add(k.bucket, k.reason, n); err != nil {
 			return err
@@ -522,7 +532,7 @@ func upsertReasons(ctx context.Context, tx *sql.Tx, db *DB, u *upsert, counts ma
 // upsertLifetime adds the batch's summary to the lifetime totals, in the
 // same transaction as the buckets: the two never disagree about a line.
 func upsertLifetime(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
-	w := db.rows(ctx, tx, upsertLifetimeRows)
+	w := db.rows(ctx, upsertLifetimeRows)
 	add := func(metric, vendor, code, category, retry, reason string, known bool, n int64) error {
 		if n == 0 {
 			return nil
@@ -554,7 +564,7 @@ func upsertLifetime(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) 
 }
 
 func upsertSamples(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
-	w := db.rows(ctx, tx, upsertSampleRows)
+	w := db.rows(ctx, upsertSampleRows)
 	for k, s := range b.samples {
 		if err := w.add(k.vendor, k.code, k.message, s.count, s.last, s.trace, s.traceAt); err != nil {
 			return err
@@ -564,7 +574,7 @@ func upsertSamples(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) e
 }
 
 func upsertPositions(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, now int64) error {
-	w := db.rows(ctx, tx, upsertCheckpoints)
+	w := db.rows(ctx, upsertCheckpoints)
 	for _, p := range b.positions {
 		if err := w.add(int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, nonNil(p.Fingerprint), p.PrevOffset,
 			nonNil(p.PrevFingerprint), now); err != nil {

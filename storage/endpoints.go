@@ -54,7 +54,7 @@ func upsertEndpoints(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64)
 		u    *upsert
 		rows map[epKey]*epAgg
 	}{{upsertEndpointMins, b.eps}, {upsertEndpointHours, hours}} {
-		w := db.rows(ctx, tx, t.u)
+		w := db.rows(ctx, t.u)
 		for _, k := range sortedKeys(t.rows, compareEpKeys) {
 			e := t.rows[k]
 			buf = e.hist.encode(buf)

@@ -269,6 +269,7 @@ func (db *DB) Close() error {
 	if db.db == nil {
 		return nil
 	}
+	db.closeStmts()
 	err := db.db.Close()
 	db.db = nil
 	db.unlock()

@@ -3,14 +3,18 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
 	"strings"
 )
 
 // A commit writes thousands of rows when traffic is diverse. Each table's
-// rows go through one multi-row upsert, prepared once on the writer's one
-// connection and reused by every commit's transaction, with up to
-// rowsPerExec[0] rows an execution: a statement step and a cgo call serve
-// many rows, not one.
+// rows go through one multi-row upsert with up to rowsPerExec[0] rows an
+// execution: a statement step and a cgo call serve many rows, not one.
+// The statements are the SQLite driver's own, prepared on the writer's
+// one connection and reused by every commit, and executed with a reused
+// argument list: through database/sql, each execution allocated its
+// arguments anew, a third of what a diverse ingest allocated.
 
 // upsert is an INSERT … VALUES … ON CONFLICT statement of cols columns.
 type upsert struct {
@@ -42,48 +46,95 @@ func (u *upsert) text(n int) string {
 
 // writeCache is the writer's prepared statements and reusable buffers.
 type writeCache struct {
-	db    *sql.DB // what the statements were prepared on
-	stmts map[*upsert]*[len(rowsPerExec)]*sql.Stmt
-	args  []any
-	blobs []byte
+	conn    *sql.Conn // the connection of the commit that runs, else nil
+	dc      any       // the driver connection the statements belong to
+	stmts   map[*upsert]*[len(rowsPerExec)]driver.Stmt
+	args    []any
+	named   []driver.NamedValue
+	blobs   []byte
+	errRows []errRow // upsertErrors' rows, kept for the next commit
 }
 
-// prepareWrites prepares every upsert once per connection pool. It runs
-// before a commit's transaction begins: the writer has one connection,
-// which the transaction then holds.
-func (db *DB) prepareWrites(ctx context.Context) error {
-	w := &db.writes
-	if w.db == db.db && w.stmts != nil {
-		return nil
+// begin starts a commit's transaction on the writer's connection, which
+// the row writers then use directly.
+func (db *DB) begin(ctx context.Context) (*sql.Tx, error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return nil, err
 	}
-	w.db, w.stmts = db.db, map[*upsert]*[len(rowsPerExec)]*sql.Stmt{}
-	for _, u := range upserts {
-		var s [len(rowsPerExec)]*sql.Stmt
-		for i, n := range rowsPerExec {
-			var err error
-			if s[i], err = db.db.PrepareContext(ctx, u.text(n)); err != nil {
-				w.stmts = nil
-				return err
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	db.writes.conn = conn
+	return tx, nil
+}
+
+// end gives the commit's connection back to the pool, after its
+// transaction ended.
+func (db *DB) end() {
+	if db.writes.conn != nil {
+		db.writes.conn.Close()
+		db.writes.conn = nil
+	}
+}
+
+// closeStmts finalizes the prepared statements, before the database is
+// closed.
+func (db *DB) closeStmts() {
+	w := &db.writes
+	for _, set := range w.stmts {
+		for _, s := range set {
+			if s != nil {
+				s.Close()
 			}
 		}
-		w.stmts[u] = &s
 	}
-	return nil
+	w.stmts, w.dc = nil, nil
 }
 
-// rowWriter writes one table's rows in a transaction: add each row's
-// values, then flush.
+// stmt returns the statement of u for rowsPerExec[i] rows on dc, the
+// commit's driver connection, preparing it the first time.
+func (db *DB) stmt(ctx context.Context, dc any, u *upsert, i int) (driver.Stmt, error) {
+	w := &db.writes
+	if w.dc != dc { // a new connection: the statements were another's
+		db.closeStmts()
+		w.dc = dc
+	}
+	if w.stmts == nil {
+		w.stmts = map[*upsert]*[len(rowsPerExec)]driver.Stmt{}
+	}
+	set := w.stmts[u]
+	if set == nil {
+		set = new([len(rowsPerExec)]driver.Stmt)
+		w.stmts[u] = set
+	}
+	if set[i] == nil {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return nil, fmt.Errorf("the SQLite driver cannot prepare statements with a context")
+		}
+		s, err := prep.PrepareContext(ctx, u.text(rowsPerExec[i]))
+		if err != nil {
+			return nil, err
+		}
+		set[i] = s
+	}
+	return set[i], nil
+}
+
+// rowWriter writes one table's rows in a commit: add each row's values,
+// then flush.
 type rowWriter struct {
 	ctx  context.Context
-	tx   *sql.Tx
 	db   *DB
 	u    *upsert
 	args []any
-	txs  [len(rowsPerExec)]*sql.Stmt // the prepared statements in tx
 }
 
-func (db *DB) rows(ctx context.Context, tx *sql.Tx, u *upsert) *rowWriter {
-	return &rowWriter{ctx: ctx, tx: tx, db: db, u: u, args: db.writes.args[:0]}
+func (db *DB) rows(ctx context.Context, u *upsert) *rowWriter {
+	return &rowWriter{ctx: ctx, db: db, u: u, args: db.writes.args[:0]}
 }
 
 // add appends one row's values; a full statement's worth is executed.
@@ -106,7 +157,8 @@ func (r *rowWriter) flush() error {
 	return nil
 }
 
-// exec executes the largest prepared statement that the pending rows fill.
+// exec executes the largest prepared statement that the pending rows fill,
+// in the commit's transaction.
 func (r *rowWriter) exec() error {
 	rows := len(r.args) / r.u.cols
 	i := 0
@@ -114,16 +166,45 @@ func (r *rowWriter) exec() error {
 		i++
 	}
 	n := rowsPerExec[i] * r.u.cols
-	if r.txs[i] == nil {
-		r.txs[i] = r.tx.StmtContext(r.ctx, r.db.writes.stmts[r.u][i])
-	}
-	if _, err := r.txs[i].ExecContext(r.ctx, r.args[:n]...); err != nil {
+	w := &r.db.writes
+	err := w.conn.Raw(func(dc any) error {
+		s, err := r.db.stmt(r.ctx, dc, r.u, i)
+		if err != nil {
+			return err
+		}
+		named := w.named[:0]
+		for j, a := range r.args[:n] {
+			v, err := driverValue(a)
+			if err != nil {
+				return err
+			}
+			named = append(named, driver.NamedValue{Ordinal: j + 1, Value: v})
+		}
+		w.named = named
+		ex, ok := s.(driver.StmtExecContext)
+		if !ok {
+			return fmt.Errorf("the SQLite driver cannot execute statements with a context")
+		}
+		_, err = ex.ExecContext(r.ctx, named)
+		clear(named)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	rest := copy(r.args, r.args[n:])
 	clear(r.args[rest:])
 	r.args = r.args[:rest]
 	return nil
+}
+
+// driverValue converts a row's value as database/sql would.
+func driverValue(a any) (driver.Value, error) {
+	switch a.(type) {
+	case int64, string, []byte, bool, nil:
+		return a, nil
+	}
+	return driver.DefaultParameterConverter.ConvertValue(a)
 }
 
 // blob returns a copy of b that stays valid until the commit ends.
@@ -179,8 +260,6 @@ var (
 			updated_at = excluded.updated_at`,
 		cols: 8,
 	}
-	upserts = []*upsert{upsertErrorCounts, upsertRequestCounts, upsertRequestHours, upsertEndpointMins, upsertEndpointHours,
-		upsertMalformedRows, upsertSkippedRows, upsertLifetimeRows, upsertSampleRows, upsertCheckpoints}
 )
 
 func requestUpsert(table string) *upsert {
