@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Speed of apierr ingest against a minimal fastjson program doing far less
 # (scripts/baseline: parse each line, count errors by host and code), on
-# two traffic mixes, side by side in one run:
-#   default  `apierr generate` (1 line every 10 ms, one path a vendor);
-#   diverse  scripts/diverse: the same lines over 5 hours, a resource
-#            after each vendor's path (about 2,200 (vendor, code, endpoint)
-#            groups, 100,000 minute-bucket rows for 1,000,000 lines).
+# three traffic mixes, side by side in one run, all made by `apierr
+# generate` (for 1,000,000 lines):
+#   default  its defaults: 1 line every 10 ms (2.8 hours), one path a
+#            vendor: 2,224 error groups, 86,406 minute-bucket rows;
+#   diverse  --span 5h: the same lines over 5 hours: 2,224 (vendor, code,
+#            endpoint) groups, 111,380 minute-bucket rows;
+#   wide     --span 5h --endpoints 8: eight paths a vendor: 13,928 groups,
+#            234,765 minute-bucket rows.
 # Runs are interleaved (apierr, baseline, apierr with GOMAXPROCS=1, in
 # turn), so that load from others on a shared machine falls on all of
 # them alike; the ratio apierr/baseline in one run is the figure that
 # carries between machines, not the seconds.
 #
 # usage: scripts/bench-ingest.sh [LINES] [RUNS] [MIXES]
-#        (defaults: 1000000 lines, 5 runs, "default diverse")
+#        (defaults: 1000000 lines, 5 runs, "default diverse wide")
 # Prints medians of RUNS runs: seconds, lines/s, peak RSS, and the ratio
 # to the baseline (below 1: apierr is faster); then `apierr run` catching
 # up the same file as a backlog, its ratio to ingest, and the tail latency.
@@ -21,14 +24,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-1000000}
 RUNS=${2:-5}
-MIXES=${3:-default diverse}
+MIXES=${3:-default diverse wide}
 
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 go build -o "$work/apierr" ./cmd/apierr
 go build -o "$work/baseline" ./scripts/baseline
-go build -o "$work/diverse" ./scripts/diverse
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "$(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $LINES lines, $RUNS runs, medians"
@@ -56,10 +58,12 @@ report() {
 
 for mix in $MIXES; do
   case $mix in
-  default) "$work/apierr" generate --lines "$LINES" --seed 1 --start 2026-11-20T00:00:00Z > "$work/in.jsonl" ;;
-  diverse) "$work/diverse" -lines "$LINES" -seed 1 > "$work/in.jsonl" ;;
+  default) flags=() ;;
+  diverse) flags=(--span 5h) ;;
+  wide) flags=(--span 5h --endpoints 8) ;;
   *) echo "unknown mix $mix" >&2; exit 2 ;;
   esac
+  "$work/apierr" generate --lines "$LINES" --seed 1 --start 2026-11-20T00:00:00Z "${flags[@]}" > "$work/in.jsonl"
   size=$(stat -c %s "$work/in.jsonl")
   cat "$work/in.jsonl" > /dev/null # into the page cache
   rm -f "$work"/{ingest,base,one}
