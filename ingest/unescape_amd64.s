@@ -1,0 +1,147 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// unescapeTable maps the byte after a backslash (its low 7 bits) to the
+// byte the escape stands for: " \ / b f n r t; 0 for \u and for bytes
+// that make no escape.
+DATA unescapeTable<>+0x00(SB)/8, $0
+DATA unescapeTable<>+0x08(SB)/8, $0
+DATA unescapeTable<>+0x10(SB)/8, $0
+DATA unescapeTable<>+0x18(SB)/8, $0
+DATA unescapeTable<>+0x20(SB)/8, $0x0000000000220000 // '"' at 0x22
+DATA unescapeTable<>+0x28(SB)/8, $0x2f00000000000000 // '/' at 0x2f
+DATA unescapeTable<>+0x30(SB)/8, $0
+DATA unescapeTable<>+0x38(SB)/8, $0
+DATA unescapeTable<>+0x40(SB)/8, $0
+DATA unescapeTable<>+0x48(SB)/8, $0
+DATA unescapeTable<>+0x50(SB)/8, $0
+DATA unescapeTable<>+0x58(SB)/8, $0x0000005c00000000 // '\' at 0x5c
+DATA unescapeTable<>+0x60(SB)/8, $0x000c000000080000 // b at 0x62, f at 0x66
+DATA unescapeTable<>+0x68(SB)/8, $0x000a000000000000 // n at 0x6e
+DATA unescapeTable<>+0x70(SB)/8, $0x00000009000d0000 // r at 0x72, t at 0x74
+DATA unescapeTable<>+0x78(SB)/8, $0
+GLOBL unescapeTable<>(SB), RODATA|NOPTR, $128
+
+// func unescapeBlocks(dst, src []byte) (consumed, written int)
+//
+// Unescapes src 64 bytes at a time (AVX-512 BW, VBMI, VBMI2), the last
+// bytes as a shorter block, and stops before a block holding a \u or a
+// malformed escape, or a backslash that ends src. An escape may straddle
+// two blocks: whether the next block's first byte is escaped is carried
+// (R15), so that every block is 64 bytes on and the next load need not
+// wait for this block's escapes. Where it stops, no escape is open.
+TEXT ·unescapeBlocks(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), DX
+	XORQ R9, R9                      // i: bytes of src read
+	XORQ R10, R10                    // w: bytes of dst written
+	XORQ R15, R15                    // 1: the block's first byte is escaped
+	MOVL $0x5c, AX
+	VPBROADCASTB AX, Z30             // '\' in every byte
+	VMOVDQU64 unescapeTable<>+0(SB), Z28
+	VMOVDQU64 unescapeTable<>+64(SB), Z29
+	MOVQ $0xaaaaaaaaaaaaaaaa, R8     // the odd bits
+
+loop:
+	MOVQ DX, R12
+	SUBQ R9, R12                     // R12: bytes taken from this block
+	JZ   done
+	MOVQ $-1, R14                    // R14: the block's bytes that are src's
+	CMPQ R12, $64
+	JLT  short
+	MOVQ $64, R12
+	VMOVDQU8 (SI)(R9*1), Z0
+	JMP  loaded
+
+short:
+	// The last bytes: loaded under a mask (the bytes past src's end are
+	// not read, and come as zeros), stored under one.
+	MOVQ R12, CX
+	MOVQ $1, R14
+	SHLQ CX, R14
+	DECQ R14
+	KMOVQ R14, K6
+	VMOVDQU8.Z (SI)(R9*1), K6, Z0
+
+loaded:
+	VPCMPEQB Z30, Z0, K1
+	KMOVQ    K1, BX                  // backslashes
+	MOVQ     BX, AX
+	ORQ      R15, AX
+	JNZ      escapes
+	MOVQ     R12, AX                 // nothing to undo: copied
+	JMP      store
+
+escapes:
+	// The backslashes that open an escape are the even ones of each run
+	// counted from its start (simdjson's escape scanner): with p the
+	// carried bit and b = bs &^ p, e = ((b<<1 | odd) - b) ^ odd; the
+	// opening backslashes are e & bs, the escaped bytes e ^ (bs | p).
+	ANDNQ BX, R15, R13               // b
+	LEAQ  (R13)(R13*1), CX
+	ORQ   R8, CX
+	SUBQ  R13, CX
+	XORQ  R8, CX                     // e
+	MOVQ  BX, R11
+	ORQ   R15, R11
+	XORQ  CX, R11                    // R11: escaped bytes
+	ANDQ  BX, CX                     // CX: opening backslashes
+	CMPQ  R12, $64
+	JEQ   check
+	LEAQ  -1(R12), AX
+	BTQ   AX, CX
+	JCS   done                       // a backslash ends src: left to the caller
+
+check:
+	// Each escaped byte must be one of " \ / b f n r t (ASCII).
+	VMOVDQA64 Z0, Z1
+	VPERMI2B  Z29, Z28, Z1           // Z1: the table at each byte
+	VPTESTMB  Z1, Z1, K2
+	VPMOVB2M  Z0, K3
+	KMOVQ     K2, AX
+	KMOVQ     K3, R13
+	NOTQ      AX
+	ORQ       R13, AX
+	ANDQ      R11, AX
+	JNZ       done                   // \u or malformed: left to the caller
+
+	KMOVQ         R11, K4
+	VMOVDQU8      Z1, K4, Z0         // escaped bytes replaced
+	MOVQ          CX, R15
+	SHRQ          $63, R15           // the next block's first byte is escaped
+	ANDNQ         R14, CX, CX        // kept: the block's bytes but the opening backslashes
+	KMOVQ         CX, K5
+	VPCOMPRESSB.Z Z0, K5, Z0
+	POPCNTQ       CX, AX
+
+store:
+	// AX bytes out. A whole block is stored whole (w <= i, so dst has
+	// room for it), the last one under a mask.
+	CMPQ R14, $-1
+	JNE  masked
+	VMOVDQU8 Z0, (DI)(R10*1)
+	JMP  stored
+
+masked:
+	MOVQ  AX, CX
+	MOVQ  $1, R13
+	SHLQ  CX, R13
+	DECQ  R13
+	KMOVQ R13, K7
+	VMOVDQU8 Z0, K7, (DI)(R10*1)
+
+stored:
+	ADDQ R12, R9
+	ADDQ AX, R10
+	JMP  loop
+
+done:
+	// An escape left open (its backslash dropped, the byte it escapes
+	// not read) is given back: the caller reads it from its backslash.
+	SUBQ R15, R9
+	VZEROUPPER
+	MOVQ R9, consumed+48(FP)
+	MOVQ R10, written+56(FP)
+	RET
