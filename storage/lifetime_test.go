@@ -49,13 +49,7 @@ func TestDB_Lifetime(t *testing.T) {
 
 	// Retention prunes everything; a restart follows.
 	now = now.Add(90 * 24 * time.Hour)
-	if err := db.Maintain(ctx, time.Hour, 30*24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
+	pruneAndReopen(t, db)
 	totals, err := db.Totals(ctx)
 	if err != nil || len(totals.Requests)+len(totals.Errors)+len(totals.Malformed)+len(totals.Skipped) != 0 {
 		t.Fatalf("Totals after pruning=%+v, %v; want nothing left in the buckets", totals, err)
@@ -113,13 +107,7 @@ func TestDB_LifetimeServices(t *testing.T) {
 		t.Fatalf("Committed by service=%v %v\nwant %v %v", c.ServiceRequests, c.ServiceErrors, wantReq, wantErr)
 	}
 	now = now.Add(90 * 24 * time.Hour)
-	if err := db.Maintain(ctx, time.Hour, 30*24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
+	pruneAndReopen(t, db)
 	got, err := db.Lifetime(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -142,5 +130,18 @@ func TestDB_LifetimeServices(t *testing.T) {
 	}
 	if c := b.Committed(); c.ServiceRequests[storage.ServiceLabels{Vendor: "picqer", Service: storage.Other}] != 1 {
 		t.Fatalf("Committed=%v, want the new service folded into other", c.ServiceRequests)
+	}
+}
+
+// pruneAndReopen runs maintenance with a 30-day retention, then closes and
+// reopens db, as a restart does.
+func pruneAndReopen(tb testing.TB, db *storage.DB) {
+	tb.Helper()
+	if err := db.Maintain(context.Background(), time.Hour, 30*24*time.Hour); err != nil {
+		tb.Fatal(err)
+	}
+	db.Close()
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -55,6 +55,23 @@ func startMetricsDaemon(tb testing.TB, log, glob string) (*process, string, stri
 	return d, addr, dbPath
 }
 
+// readTotals returns the totals of the database's buckets, read as a
+// report reads them.
+func readTotals(tb testing.TB, dbPath string) storage.Summary {
+	tb.Helper()
+	db := storage.NewDB(dbPath)
+	db.ReadOnly = true
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	totals, err := db.Totals(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return totals
+}
+
 // runMetricsDaemon starts the daemon on config (with metrics_listen on
 // port 0) and returns it and the address its metrics listen on.
 func runMetricsDaemon(tb testing.TB, config string) (*process, string) {
@@ -142,16 +159,7 @@ func TestMetrics_Exposition(t *testing.T) {
 		t.Fatalf("exposition: requests %v malformed %v lines %v; database: %d requests, %d malformed",
 			e["apierr_requests_total"], e["apierr_malformed_lines_total"], e["apierr_lines_read_total"], c.requests, c.malformed)
 	}
-	db := storage.NewDB(dbPath)
-	db.ReadOnly = true
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	totals, err := db.Totals(context.Background())
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	totals := readTotals(t, dbPath)
 	for l, n := range totals.Errors {
 		key := fmt.Sprintf(`apierr_errors_total{category=%q,code=%q,retry=%q,vendor=%q}`, l.Category, l.Code, l.Retry, l.Vendor)
 		if e[key] != float64(n) {
@@ -394,16 +402,7 @@ func TestMetrics_ServiceLabel(t *testing.T) {
 	if checked < 8 {
 		t.Fatalf("only %d series compared", checked)
 	}
-	db := storage.NewDB(dbPath)
-	db.ReadOnly = true
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	totals, err := db.Totals(context.Background())
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	totals := readTotals(t, dbPath)
 	services := map[string]bool{}
 	for l, n := range totals.ServiceRequests {
 		services[l.Service] = true
