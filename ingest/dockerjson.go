@@ -21,45 +21,48 @@ type dockerFrame struct {
 	hasTime   bool
 }
 
-// parseDocker reads a json-file object: a string log (required), stream
-// and time, and an attrs value that is skipped. Any other key means the
-// line is not a Docker frame. It allocates nothing.
-func parseDocker(b []byte) (dockerFrame, bool) {
-	if d, ok := parseDockerTail(b); ok {
-		return d, true
+// parseDocker reads a json-file object into d: a string log (required),
+// stream and time, and an attrs value that is skipped. Any other key
+// means the line is not a Docker frame. It allocates nothing, and fills
+// the caller's d rather than returning one, which would be copied at
+// every line.
+func parseDocker(b []byte, d *dockerFrame) bool {
+	*d = dockerFrame{}
+	if parseDockerTail(b, d) {
+		return true
 	}
-	var d dockerFrame
+	*d = dockerFrame{}
 	hasLog := false
 	i := frameWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return d, false
+		return false
 	}
 	i = frameWS(b, i+1)
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return d, false
+			return false
 		}
 		kEnd, kEsc, ok := frameString(b, i)
 		if !ok || kEsc {
-			return d, false
+			return false
 		}
 		key := b[i+1 : kEnd-1]
 		i = frameWS(b, kEnd)
 		if i >= len(b) || b[i] != ':' {
-			return d, false
+			return false
 		}
 		i = frameWS(b, i+1)
 		if string(key) == "attrs" {
 			if i = frameSkip(b, i); i < 0 {
-				return d, false
+				return false
 			}
 		} else {
 			if i >= len(b) || b[i] != '"' {
-				return d, false
+				return false
 			}
 			vEnd, esc, ok := frameString(b, i)
 			if !ok {
-				return d, false
+				return false
 			}
 			v := b[i+1 : vEnd-1]
 			switch string(key) {
@@ -72,32 +75,32 @@ func parseDocker(b []byte) (dockerFrame, bool) {
 				case "stderr":
 					d.stream = StreamStderr
 				default:
-					return d, false
+					return false
 				}
 			case "time":
 				d.time, d.hasTime = v, true
 			default:
-				return d, false
+				return false
 			}
 			i = vEnd
 		}
 		i = frameWS(b, i)
 		if i >= len(b) {
-			return d, false
+			return false
 		}
 		switch b[i] {
 		case ',':
 			i = frameWS(b, i+1)
 		case '}':
 			if frameWS(b, i+1) != len(b) || !hasLog {
-				return d, false
+				return false
 			}
 			if d.stream == StreamUnknown {
 				d.stream = StreamStdout // omitted only by other writers
 			}
-			return d, true
+			return true
 		default:
-			return d, false
+			return false
 		}
 	}
 }
@@ -108,18 +111,17 @@ func parseDocker(b []byte) (dockerFrame, bool) {
 // twice. A line in any other form is left to the general parser. The log
 // text cannot hold the tail's bare quotes (they would end the string), so
 // the last match is the real one; escaped is set without looking.
-func parseDockerTail(b []byte) (dockerFrame, bool) {
-	var d dockerFrame
+func parseDockerTail(b []byte, d *dockerFrame) bool {
 	const head, timeKey, streamKey = `{"log":"`, `","time":"`, `","stream":"std???`
 	if len(b) < len(head)+len(streamKey)+len(timeKey)+2 || string(b[:len(head)]) != head || string(b[len(b)-2:]) != `"}` {
-		return d, false
+		return false
 	}
 	// The time holds no quote: the last quote before the closing `"}`
 	// opens it, and its key comes just before.
 	q := bytes.LastIndexByte(b[:len(b)-2], '"')
 	t := q + 1 - len(timeKey)
 	if q < 0 || t < len(head)+len(streamKey) || string(b[t:q+1]) != timeKey {
-		return d, false
+		return false
 	}
 	d.time, d.hasTime = b[q+1:len(b)-2], true
 	switch string(b[t-len(streamKey) : t]) {
@@ -128,13 +130,13 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	case `","stream":"stderr`:
 		d.stream = StreamStderr
 	default:
-		return d, false
+		return false
 	}
 	d.log, d.escaped = b[len(head):t-len(streamKey)], true
 	if oddBackslashes(d.log) {
-		return d, false // the quote after the text is escaped: not its end
+		return false // the quote after the text is escaped: not its end
 	}
-	return d, true
+	return true
 }
 
 func frameWS(b []byte, i int) int {
