@@ -98,16 +98,13 @@ check:
 	// Each escaped byte must be one of " \ / b f n r t (ASCII).
 	VMOVDQA64 Z0, Z1
 	VPERMI2B  Z29, Z28, Z1           // Z1: the table at each byte
-	VPTESTMB  Z1, Z1, K2
+	KMOVQ     R11, K4
+	VPTESTNMB Z1, Z1, K4, K2         // K2: escaped bytes the table does not map
 	VPMOVB2M  Z0, K3
-	KMOVQ     K2, AX
-	KMOVQ     K3, R13
-	NOTQ      AX
-	ORQ       R13, AX
-	ANDQ      R11, AX
+	KANDQ     K4, K3, K3             // K3: escaped bytes over 0x7f
+	KORTESTQ  K2, K3
 	JNZ       done                   // \u or malformed: left to the caller
 
-	KMOVQ         R11, K4
 	VMOVDQU8      Z1, K4, Z0         // escaped bytes replaced
 	MOVQ          CX, R15
 	SHRQ          $63, R15           // the next block's first byte is escaped
