@@ -23,6 +23,44 @@ DATA unescapeTable<>+0x70(SB)/8, $0x00000009000d0000 // r at 0x72, t at 0x74
 DATA unescapeTable<>+0x78(SB)/8, $0
 GLOBL unescapeTable<>(SB), RODATA|NOPTR, $128
 
+// ESCAPES sets R11 to the escaped bytes of the block in Z0 whose
+// backslashes are in BX, and CX to the backslashes that open an escape:
+// the even ones of each run counted from its start (simdjson's escape
+// scanner). With p (R15) the carried bit and b = bs &^ p,
+// e = ((b<<1 | odd) - b) ^ odd; the opening backslashes are e & bs, the
+// escaped bytes e ^ (bs | p).
+#define ESCAPES \
+	ANDNQ BX, R15, R13 \
+	LEAQ  (R13)(R13*1), CX \
+	ORQ   R8, CX \
+	SUBQ  R13, CX \
+	XORQ  R8, CX \
+	MOVQ  BX, R11 \
+	ORQ   R15, R11 \
+	XORQ  CX, R11 \
+	ANDQ  BX, CX
+
+// UNDO checks that each escaped byte (R11) is one of " \ / b f n r t
+// (ASCII), else jumps to done; then replaces the escaped bytes of Z0 and
+// packs the bytes R14 keeps but the opening backslashes (CX) to its
+// start, their number in AX; R15 becomes the next block's carried bit.
+#define UNDO \
+	VMOVDQA64     Z0, Z1 \
+	VPERMI2B      Z29, Z28, Z1 \
+	KMOVQ         R11, K4 \
+	VPTESTNMB     Z1, Z1, K4, K2 \
+	VPMOVB2M      Z0, K3 \
+	KANDQ         K4, K3, K3 \
+	KORTESTQ      K2, K3 \
+	JNZ           done \
+	VMOVDQU8      Z1, K4, Z0 \
+	MOVQ          CX, R15 \
+	SHRQ          $63, R15 \
+	ANDNQ         R14, CX, CX \
+	KMOVQ         CX, K5 \
+	VPCOMPRESSB.Z Z0, K5, Z0 \
+	POPCNTQ       CX, AX
+
 // func unescapeBlocks(dst, src []byte) (consumed, written int)
 //
 // Unescapes src 64 bytes at a time (AVX-512 BW, VBMI, VBMI2), the last
@@ -43,96 +81,59 @@ TEXT ·unescapeBlocks(SB), NOSPLIT, $0-64
 	VMOVDQU64 unescapeTable<>+0(SB), Z28
 	VMOVDQU64 unescapeTable<>+64(SB), Z29
 	MOVQ $0xaaaaaaaaaaaaaaaa, R8     // the odd bits
+	MOVQ $-1, R14                    // a whole block's bytes are all src's
 
 loop:
 	MOVQ DX, R12
-	SUBQ R9, R12                     // R12: bytes taken from this block
-	JZ   done
-	MOVQ $-1, R14                    // R14: the block's bytes that are src's
+	SUBQ R9, R12
 	CMPQ R12, $64
-	JLT  short
-	MOVQ $64, R12
+	JLT  tail
 	VMOVDQU8 (SI)(R9*1), Z0
-	JMP  loaded
-
-short:
-	// The last bytes: loaded under a mask (the bytes past src's end are
-	// not read, and come as zeros), stored under one.
-	MOVQ R12, CX
-	MOVQ $1, R14
-	SHLQ CX, R14
-	DECQ R14
-	KMOVQ R14, K6
-	VMOVDQU8.Z (SI)(R9*1), K6, Z0
-
-loaded:
 	VPCMPEQB Z30, Z0, K1
 	KMOVQ    K1, BX                  // backslashes
 	MOVQ     BX, AX
 	ORQ      R15, AX
-	JNZ      escapes
-	MOVQ     R12, AX                 // nothing to undo: copied
-	JMP      store
+	JZ       copy
+	ESCAPES
+	UNDO
+	// A whole block is stored whole: w <= i, so dst has room for it.
+	VMOVDQU8 Z0, (DI)(R10*1)
+	ADDQ     $64, R9
+	ADDQ     AX, R10
+	JMP      loop
 
-escapes:
-	// The backslashes that open an escape are the even ones of each run
-	// counted from its start (simdjson's escape scanner): with p the
-	// carried bit and b = bs &^ p, e = ((b<<1 | odd) - b) ^ odd; the
-	// opening backslashes are e & bs, the escaped bytes e ^ (bs | p).
-	ANDNQ BX, R15, R13               // b
-	LEAQ  (R13)(R13*1), CX
-	ORQ   R8, CX
-	SUBQ  R13, CX
-	XORQ  R8, CX                     // e
-	MOVQ  BX, R11
-	ORQ   R15, R11
-	XORQ  CX, R11                    // R11: escaped bytes
-	ANDQ  BX, CX                     // CX: opening backslashes
-	CMPQ  R12, $64
-	JEQ   check
+copy:
+	VMOVDQU8 Z0, (DI)(R10*1)         // nothing to undo
+	ADDQ     $64, R9
+	ADDQ     $64, R10
+	JMP      loop
+
+tail:
+	// The last bytes: loaded under a mask (the bytes past src's end are
+	// not read, and come as zeros), stored under one.
+	TESTQ R12, R12
+	JZ    done
+	MOVQ  R12, CX
+	MOVQ  $1, R14
+	SHLQ  CX, R14
+	DECQ  R14
+	KMOVQ R14, K6
+	VMOVDQU8.Z (SI)(R9*1), K6, Z0
+	VPCMPEQB Z30, Z0, K1
+	KMOVQ    K1, BX
+	ESCAPES
 	LEAQ  -1(R12), AX
 	BTQ   AX, CX
 	JCS   done                       // a backslash ends src: left to the caller
-
-check:
-	// Each escaped byte must be one of " \ / b f n r t (ASCII).
-	VMOVDQA64 Z0, Z1
-	VPERMI2B  Z29, Z28, Z1           // Z1: the table at each byte
-	KMOVQ     R11, K4
-	VPTESTNMB Z1, Z1, K4, K2         // K2: escaped bytes the table does not map
-	VPMOVB2M  Z0, K3
-	KANDQ     K4, K3, K3             // K3: escaped bytes over 0x7f
-	KORTESTQ  K2, K3
-	JNZ       done                   // \u or malformed: left to the caller
-
-	VMOVDQU8      Z1, K4, Z0         // escaped bytes replaced
-	MOVQ          CX, R15
-	SHRQ          $63, R15           // the next block's first byte is escaped
-	ANDNQ         R14, CX, CX        // kept: the block's bytes but the opening backslashes
-	KMOVQ         CX, K5
-	VPCOMPRESSB.Z Z0, K5, Z0
-	POPCNTQ       CX, AX
-
-store:
-	// AX bytes out. A whole block is stored whole (w <= i, so dst has
-	// room for it), the last one under a mask.
-	CMPQ R14, $-1
-	JNE  masked
-	VMOVDQU8 Z0, (DI)(R10*1)
-	JMP  stored
-
-masked:
+	UNDO
 	MOVQ  AX, CX
 	MOVQ  $1, R13
 	SHLQ  CX, R13
 	DECQ  R13
 	KMOVQ R13, K7
 	VMOVDQU8 Z0, K7, (DI)(R10*1)
-
-stored:
-	ADDQ R12, R9
-	ADDQ AX, R10
-	JMP  loop
+	ADDQ  R12, R9
+	ADDQ  AX, R10
 
 done:
 	// An escape left open (its backslash dropped, the byte it escapes
