@@ -80,6 +80,9 @@ func FuzzUnescapeLog(f *testing.F) {
 	f.Add([]byte(`a\\\\\"b`))
 	f.Add([]byte("\\\x80"))
 	f.Fuzz(func(t *testing.T, s []byte) {
+		if got, want := lastQuote(s), bytes.LastIndexByte(s, '"'); got != want {
+			t.Fatalf("lastQuote(%q)=%d, want %d", s, got, want)
+		}
 		checkUnescape(t, s)
 		if len(s) > 0 {
 			checkUnescape(t, bytes.Repeat(s, 300/len(s)+1))
@@ -108,4 +111,28 @@ func BenchmarkUnescapeLog(b *testing.B) {
 			unescapeWords(out, s, 0, 0, len(s))
 		}
 	})
+}
+
+// TestLastQuote: the last quote at every offset of the 8-byte steps, with
+// bytes around it that a borrow between bytes would mistake for a quote.
+func TestLastQuote(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for q := -1; q < n; q++ {
+			b := bytes.Repeat([]byte{'#'}, n) // '"'+1: a borrow's false match
+			for i := range b {
+				if i%3 == 0 {
+					b[i] = '!' // '"'-1
+				}
+			}
+			if q >= 0 {
+				b[q] = '"'
+				if q > 2 {
+					b[q/2] = '"'
+				}
+			}
+			if got, want := lastQuote(b), bytes.LastIndexByte(b, '"'); got != want {
+				t.Fatalf("lastQuote(%q)=%d, want %d", b, got, want)
+			}
+		}
+	}
 }
