@@ -26,24 +26,24 @@ GLOBL unescapeTable<>(SB), RODATA|NOPTR, $128
 // ESCAPES sets R11 to the escaped bytes of the block in Z0 whose
 // backslashes are in BX, and CX to the backslashes that open an escape:
 // the even ones of each run counted from its start (simdjson's escape
-// scanner). With p (R15) the carried bit and b = bs &^ p,
+// scanner). With p (R13) the carried bit and b = bs &^ p,
 // e = ((b<<1 | odd) - b) ^ odd; the opening backslashes are e & bs, the
 // escaped bytes e ^ (bs | p).
 #define ESCAPES \
-	ANDNQ BX, R15, R13 \
-	LEAQ  (R13)(R13*1), CX \
+	ANDNQ BX, R13, AX \
+	LEAQ  (AX)(AX*1), CX \
 	ORQ   R8, CX \
-	SUBQ  R13, CX \
+	SUBQ  AX, CX \
 	XORQ  R8, CX \
 	MOVQ  BX, R11 \
-	ORQ   R15, R11 \
+	ORQ   R13, R11 \
 	XORQ  CX, R11 \
 	ANDQ  BX, CX
 
 // UNDO checks that each escaped byte (R11) is one of " \ / b f n r t
 // (ASCII), else jumps to done; then replaces the escaped bytes of Z0 and
 // packs the bytes R14 keeps but the opening backslashes (CX) to its
-// start, their number in AX; R15 becomes the next block's carried bit.
+// start, their number in AX; R13 becomes the next block's carried bit.
 #define UNDO \
 	VMOVDQA64     Z0, Z1 \
 	VPERMI2B      Z29, Z28, Z1 \
@@ -54,8 +54,8 @@ GLOBL unescapeTable<>(SB), RODATA|NOPTR, $128
 	KORTESTQ      K2, K3 \
 	JNZ           done \
 	VMOVDQU8      Z1, K4, Z0 \
-	MOVQ          CX, R15 \
-	SHRQ          $63, R15 \
+	MOVQ          CX, R13 \
+	SHRQ          $63, R13 \
 	ANDNQ         R14, CX, CX \
 	KMOVQ         CX, K5 \
 	VPCOMPRESSB.Z Z0, K5, Z0 \
@@ -67,15 +67,17 @@ GLOBL unescapeTable<>(SB), RODATA|NOPTR, $128
 // bytes as a shorter block, and stops before a block holding a \u or a
 // malformed escape, or a backslash that ends src. An escape may straddle
 // two blocks: whether the next block's first byte is escaped is carried
-// (R15), so that every block is 64 bytes on and the next load need not
+// (R13), so that every block is 64 bytes on and the next load need not
 // wait for this block's escapes. Where it stops, no escape is open.
+// R15 is left alone: a global's address clobbers it when linking
+// dynamically.
 TEXT ·unescapeBlocks(SB), NOSPLIT, $0-64
 	MOVQ dst_base+0(FP), DI
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), DX
 	XORQ R9, R9                      // i: bytes of src read
 	XORQ R10, R10                    // w: bytes of dst written
-	XORQ R15, R15                    // 1: the block's first byte is escaped
+	XORQ R13, R13                    // 1: the block's first byte is escaped
 	MOVL $0x5c, AX
 	VPBROADCASTB AX, Z30             // '\' in every byte
 	VMOVDQU64 unescapeTable<>+0(SB), Z28
@@ -92,7 +94,7 @@ loop:
 	VPCMPEQB Z30, Z0, K1
 	KMOVQ    K1, BX                  // backslashes
 	MOVQ     BX, AX
-	ORQ      R15, AX
+	ORQ      R13, AX
 	JZ       copy
 	ESCAPES
 	UNDO
@@ -127,10 +129,10 @@ tail:
 	JCS   done                       // a backslash ends src: left to the caller
 	UNDO
 	MOVQ  AX, CX
-	MOVQ  $1, R13
-	SHLQ  CX, R13
-	DECQ  R13
-	KMOVQ R13, K7
+	MOVQ  $1, BX
+	SHLQ  CX, BX
+	DECQ  BX
+	KMOVQ BX, K7
 	VMOVDQU8 Z0, K7, (DI)(R10*1)
 	ADDQ  R12, R9
 	ADDQ  AX, R10
@@ -138,7 +140,7 @@ tail:
 done:
 	// An escape left open (its backslash dropped, the byte it escapes
 	// not read) is given back: the caller reads it from its backslash.
-	SUBQ R15, R9
+	SUBQ R13, R9
 	VZEROUPPER
 	MOVQ R9, consumed+48(FP)
 	MOVQ R10, written+56(FP)
