@@ -54,14 +54,15 @@ type Server struct {
 	Summary       Summary       // Every 0: none
 	MetricsListen string        // address of /metrics, /healthz and the live page; empty: none
 	WebConfig     string        // exporter-toolkit web-config file (TLS, basic auth) for that listener; empty: none
+	Host          string        // this host's name in fleet reports (apierr_build_info); empty: the hostname
+	Version       string        // apierr's version (apierr_build_info); empty: the module's
+	Logger        *slog.Logger
+	Now           func() time.Time
+
 	// MetricsServiceLabel gives apierr_requests_total and apierr_errors_total
 	// a service label (the calling service, capped by Limits.Services): their
 	// series multiply by up to that cap + 2 ("other" and none).
 	MetricsServiceLabel bool
-	Host                string // this host's name in fleet reports (apierr_build_info); empty: the hostname
-	Version             string // apierr's version (apierr_build_info); empty: the module's
-	Logger              *slog.Logger
-	Now                 func() time.Time
 
 	// Load returns the settings a reload applies (it re-reads the config
 	// and vendor files); on error the old ones stay. Nil: a reload changes
