@@ -59,6 +59,11 @@ type Server struct {
 	Logger        *slog.Logger
 	Now           func() time.Time
 
+	// MetricsServiceLabel gives apierr_requests_total and apierr_errors_total
+	// a service label (the calling service, capped by Limits.Services): their
+	// series multiply by up to that cap + 2 ("other" and none).
+	MetricsServiceLabel bool
+
 	// Load returns the settings a reload applies (it re-reads the config
 	// and vendor files); on error the old ones stay. Nil: a reload changes
 	// nothing.
@@ -182,7 +187,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// retention never prunes: they never decrease across a restart,
 		// so rate() and increase() see no false reset.
 		host, version := s.hostAndVersion()
-		s.metrics = newMetrics(s.filesTailed, version, host)
+		s.metrics = newMetrics(s.filesTailed, version, host, s.MetricsServiceLabel)
 		s.p.metrics = s.metrics
 		totals, err := s.DB.Lifetime(ctx)
 		if err != nil {

@@ -35,6 +35,7 @@ type metrics struct {
 	commit      prometheus.Histogram
 	filesTailed func() int
 	latency     *latencyCollector // apierr_request_duration_seconds{vendor}
+	byService   bool              // requests and errors carry a service label
 
 	lastOK    atomic.Int64 // unix nanoseconds of the last successful commit
 	failing   atomic.Int64 // unix nanoseconds of the first failure since, 0 if none
@@ -68,15 +69,27 @@ type metrics struct {
 // V × U that counts. The caps hold over the database's whole life (storage's
 // lifetime_counts), and the counters resume from it, so a restart does not
 // reset the bound.
-func newMetrics(filesTailed func() int, version, host string) *metrics {
+//
+// With byService (metrics_service_label), requests and errors carry the
+// calling service too: S = limits.services + 2 values at most (the
+// services admitted, "other", and "" for none, which Prometheus stores as
+// no label), so those two families grow by up to S times. The service cap
+// also holds over the database's lifetime, and the counters resume from
+// lifetime totals kept per service.
+func newMetrics(filesTailed func() int, version, host string, byService bool) *metrics {
+	reqLabels, errLabels := []string{"vendor"}, []string{"vendor", "code", "category", "retry"}
+	by := ""
+	if byService {
+		reqLabels, errLabels, by = append(reqLabels, "service"), append(errLabels, "service"), " and calling service"
+	}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apierr_requests_total", Help: "Requests read from the logs, by vendor (committed).",
-		}, []string{"vendor"}),
+			Name: "apierr_requests_total", Help: "Requests read from the logs, by vendor" + by + " (committed).",
+		}, reqLabels),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apierr_errors_total", Help: "API errors, by vendor, code, category and retry verdict (committed).",
-		}, []string{"vendor", "code", "category", "retry"}),
+			Name: "apierr_errors_total", Help: "API errors, by vendor, code, category and retry verdict" + by + " (committed).",
+		}, errLabels),
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apierr_malformed_lines_total", Help: "Log lines that could not be decoded, by reason (committed).",
 		}, []string{"reason"}),
@@ -95,6 +108,7 @@ func newMetrics(filesTailed func() int, version, host string) *metrics {
 		}),
 		filesTailed: filesTailed,
 		latency:     newLatencyCollector(),
+		byService:   byService,
 	}
 	m.lastOK.Store(time.Now().UnixNano())
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -121,11 +135,20 @@ func newMetrics(filesTailed func() int, version, host string) *metrics {
 // latencyCollector.commit).
 func (m *metrics) add(s storage.Summary, lat Latencies) {
 	m.latency.commit(lat, s.Requests)
-	for v, n := range s.Requests {
-		m.requests.WithLabelValues(v).Add(float64(n))
-	}
-	for l, n := range s.Errors {
-		m.errors.WithLabelValues(l.Vendor, l.Code, l.Category, l.Retry).Add(float64(n))
+	if m.byService {
+		for l, n := range s.ServiceRequests {
+			m.requests.WithLabelValues(l.Vendor, l.Service).Add(float64(n))
+		}
+		for l, n := range s.ServiceErrors {
+			m.errors.WithLabelValues(l.Vendor, l.Code, l.Category, l.Retry, l.Service).Add(float64(n))
+		}
+	} else {
+		for v, n := range s.Requests {
+			m.requests.WithLabelValues(v).Add(float64(n))
+		}
+		for l, n := range s.Errors {
+			m.errors.WithLabelValues(l.Vendor, l.Code, l.Category, l.Retry).Add(float64(n))
+		}
 	}
 	for r, n := range s.Malformed {
 		m.malformed.WithLabelValues(r).Add(float64(n))

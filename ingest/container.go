@@ -76,7 +76,8 @@ func (s Stream) String() string {
 // stdout or stderr, and a P or F tag.
 func Detect(line []byte) Framing {
 	if len(line) > 0 && line[0] == '{' {
-		if d, ok := parseDocker(line); ok && d.hasTime {
+		var d dockerFrame
+		if parseDocker(line, &d) && d.hasTime {
 			if _, ok := rfc3339Fast(d.time); ok {
 				return FramingDocker
 			}
@@ -156,42 +157,51 @@ var errFrameTooLong = &DecodeError{Reason: ReasonTooLong}
 // held for the next ones. A line that the framing does not fit (a stray
 // plain line, a frame cut by a crash) is returned as it is, with
 // StreamUnknown and no time, for the decoder to judge.
-func (fr *Framer) Unwrap(raw []byte) (Frame, bool) {
+//
+// The unwrappers fill the caller's Frame: returned from one function to
+// the next, a Frame is copied through memory at every line.
+func (fr *Framer) Unwrap(raw []byte) (f Frame, ok bool) {
 	switch fr.framing {
 	case FramingCRI:
-		return fr.unwrapCRI(raw)
+		ok = fr.unwrapCRI(raw, &f)
 	case FramingDocker:
-		return fr.unwrapDocker(raw)
+		ok = fr.unwrapDocker(raw, &f)
+	default:
+		f.Line, ok = raw, true
 	}
-	return Frame{Line: raw}, true
+	return f, ok
 }
 
-func (fr *Framer) unwrapCRI(raw []byte) (Frame, bool) {
+func (fr *Framer) unwrapCRI(raw []byte, f *Frame) bool {
 	c, ok := parseCRI(raw)
 	if !ok {
-		return Frame{Line: raw}, true
+		*f = Frame{Line: raw}
+		return true
 	}
 	h := &fr.held[c.stream-StreamStdout]
 	if !c.partial && !h.active {
 		// The common case: a whole line in one frame, returned in place.
 		line := trimCR(c.content)
 		if len(line) > fr.max {
-			return Frame{Err: errFrameTooLong, Stream: c.stream, time: c.time}, true
+			*f = Frame{Err: errFrameTooLong, Stream: c.stream, time: c.time}
+			return true
 		}
-		return Frame{Line: line, Stream: c.stream, time: c.time}, true
+		*f = Frame{Line: line, Stream: c.stream, time: c.time}
+		return true
 	}
 	h.start(c.time)
 	h.add(c.content, fr.max)
 	if c.partial {
-		return Frame{}, false
+		return false
 	}
-	return h.finish(c.stream, fr.max)
+	return h.finish(c.stream, fr.max, f)
 }
 
-func (fr *Framer) unwrapDocker(raw []byte) (Frame, bool) {
-	d, ok := parseDocker(raw)
-	if !ok {
-		return Frame{Line: raw}, true
+func (fr *Framer) unwrapDocker(raw []byte, f *Frame) bool {
+	var d dockerFrame
+	if !parseDocker(raw, &d) {
+		*f = Frame{Line: raw}
+		return true
 	}
 	// The log's text ends in an escaped newline when it ends a message.
 	complete := len(d.log) >= 2 && d.log[len(d.log)-1] == 'n' && oddBackslashes(d.log[:len(d.log)-1])
@@ -203,16 +213,19 @@ func (fr *Framer) unwrapDocker(raw []byte) (Frame, bool) {
 			line = text // no escapes but the newline: returned in place
 		} else if len(text) > 6*(fr.max+1) {
 			// Even if every byte were a \u escape the text could not fit.
-			return Frame{Err: errFrameTooLong, Stream: d.stream, time: d.time}, true
+			*f = Frame{Err: errFrameTooLong, Stream: d.stream, time: d.time}
+			return true
 		} else {
 			fr.out = unescapeLog(fr.out[:0], text)
 			line = fr.out
 		}
 		line = trimCR(line)
 		if len(line) > fr.max {
-			return Frame{Err: errFrameTooLong, Stream: d.stream, time: d.time}, true
+			*f = Frame{Err: errFrameTooLong, Stream: d.stream, time: d.time}
+			return true
 		}
-		return Frame{Line: line, Stream: d.stream, time: d.time}, true
+		*f = Frame{Line: line, Stream: d.stream, time: d.time}
+		return true
 	}
 	h.start(d.time)
 	if !h.over {
@@ -226,10 +239,10 @@ func (fr *Framer) unwrapDocker(raw []byte) (Frame, bool) {
 		}
 	}
 	if !complete {
-		return Frame{}, false
+		return false
 	}
 	h.buf = bytes.TrimSuffix(h.buf, []byte("\n"))
-	return h.finish(d.stream, fr.max)
+	return h.finish(d.stream, fr.max, f)
 }
 
 // start begins a held message unless one is under way.
@@ -254,22 +267,22 @@ func (h *held) add(b []byte, max int) {
 	h.buf = append(h.buf, b...)
 }
 
-// finish returns the held message and ends it, false for a dropped one.
-// Its Line stays valid until the next call, which may start a new message
-// in the same buffer.
-func (h *held) finish(s Stream, max int) (Frame, bool) {
+// finish sets f to the held message and ends it, false for a dropped one
+// (f untouched). Its Line stays valid until the next call, which may start
+// a new message in the same buffer.
+func (h *held) finish(s Stream, max int, f *Frame) bool {
 	h.active = false
 	if h.drop {
 		h.drop, h.over, h.buf = false, false, h.buf[:0]
-		return Frame{}, false
+		return false
 	}
-	f := Frame{Stream: s, time: h.time[:h.tlen]}
+	*f = Frame{Stream: s, time: h.time[:h.tlen]}
 	if line := trimCR(h.buf); !h.over && len(line) <= max {
 		f.Line = line
 	} else {
 		f.Err = errFrameTooLong
 	}
-	return f, true
+	return true
 }
 
 // Continue tells the Framer that the lines it is about to read start
@@ -294,12 +307,10 @@ func (fr *Framer) Pending() bool { return fr.held[0].active || fr.held[1].active
 // will not grow (its runtime was stopped mid-message): it returns one of
 // them per call, false when none is left. A message cut short is returned
 // whole when it fits (the decoder may still read it), else as too long.
-func (fr *Framer) Flush() (Frame, bool) {
+func (fr *Framer) Flush() (f Frame, ok bool) {
 	for i := range fr.held {
-		if h := &fr.held[i]; h.active {
-			if f, ok := h.finish(Stream(i)+StreamStdout, fr.max); ok {
-				return f, true
-			}
+		if h := &fr.held[i]; h.active && h.finish(Stream(i)+StreamStdout, fr.max, &f) {
+			return f, true
 		}
 	}
 	return Frame{}, false
@@ -407,7 +418,8 @@ func frameState(f Framing, raw []byte) (s Stream, partial, ok bool) {
 		c, ok := parseCRI(bytes.TrimSuffix(raw, []byte("\r")))
 		return c.stream, c.partial, ok
 	case FramingDocker:
-		d, ok := parseDocker(raw)
+		var d dockerFrame
+		ok := parseDocker(raw, &d)
 		complete := len(d.log) >= 2 && d.log[len(d.log)-1] == 'n' && oddBackslashes(d.log[:len(d.log)-1])
 		return d.stream, !complete, ok
 	}

@@ -177,11 +177,13 @@ func (d *Decoder) walkLine(line []byte) error {
 		return errEmpty
 	}
 	if line[0] != '{' {
-		if end, err := skipValue(line, 0); err == nil && skipWS(line, end) == len(line) {
-			return errNotObject
-		}
+		// Under text: skip, only a line opening an object is JSON: a
+		// text line may read as an array ("[stacktrace]").
 		if d.m.skipText {
 			return errTextLine
+		}
+		if end, err := skipValue(line, 0); err == nil && skipWS(line, end) == len(line) {
+			return errNotObject
 		}
 		return &DecodeError{Reason: ReasonNotJSON, Err: errSyntax}
 	}

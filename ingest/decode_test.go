@@ -306,6 +306,9 @@ func TestDecode_MatchAndText(t *testing.T) {
 		{"PathAbsent", `{"msg":"outbound request","url":"https://h.test/a","status":500}`, ingest.ReasonNotMatched},
 		{"TextLine", `Traceback (most recent call last):`, ingest.ReasonTextLine},
 		{"BlankLine", ``, ingest.ReasonTextLine},
+		{"LaravelStacktrace", `[stacktrace]`, ingest.ReasonTextLine},
+		{"LaravelHeader", ` [2026-11-28 10:00:00] production.ERROR: Call to a member function on null`, ingest.ReasonTextLine},
+		{"ArrayIsText", `[1,2,3]`, ingest.ReasonTextLine},
 		{"BrokenJSONStaysMalformed", `{"msg":"outbound request"`, ingest.ReasonNotJSON},
 	}
 	for _, tc := range tests {

@@ -21,45 +21,47 @@ type dockerFrame struct {
 	hasTime   bool
 }
 
-// parseDocker reads a json-file object: a string log (required), stream
-// and time, and an attrs value that is skipped. Any other key means the
-// line is not a Docker frame. It allocates nothing.
-func parseDocker(b []byte) (dockerFrame, bool) {
-	if d, ok := parseDockerTail(b); ok {
-		return d, true
+// parseDocker reads a json-file object into d: a string log (required),
+// stream and time, and an attrs value that is skipped. Any other key
+// means the line is not a Docker frame. It allocates nothing, and fills
+// the caller's d rather than returning one, which would be copied at
+// every line.
+func parseDocker(b []byte, d *dockerFrame) bool {
+	if parseDockerTail(b, d) {
+		return true
 	}
-	var d dockerFrame
+	*d = dockerFrame{}
 	hasLog := false
 	i := frameWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return d, false
+		return false
 	}
 	i = frameWS(b, i+1)
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return d, false
+			return false
 		}
 		kEnd, kEsc, ok := frameString(b, i)
 		if !ok || kEsc {
-			return d, false
+			return false
 		}
 		key := b[i+1 : kEnd-1]
 		i = frameWS(b, kEnd)
 		if i >= len(b) || b[i] != ':' {
-			return d, false
+			return false
 		}
 		i = frameWS(b, i+1)
 		if string(key) == "attrs" {
 			if i = frameSkip(b, i); i < 0 {
-				return d, false
+				return false
 			}
 		} else {
 			if i >= len(b) || b[i] != '"' {
-				return d, false
+				return false
 			}
 			vEnd, esc, ok := frameString(b, i)
 			if !ok {
-				return d, false
+				return false
 			}
 			v := b[i+1 : vEnd-1]
 			switch string(key) {
@@ -72,32 +74,32 @@ func parseDocker(b []byte) (dockerFrame, bool) {
 				case "stderr":
 					d.stream = StreamStderr
 				default:
-					return d, false
+					return false
 				}
 			case "time":
 				d.time, d.hasTime = v, true
 			default:
-				return d, false
+				return false
 			}
 			i = vEnd
 		}
 		i = frameWS(b, i)
 		if i >= len(b) {
-			return d, false
+			return false
 		}
 		switch b[i] {
 		case ',':
 			i = frameWS(b, i+1)
 		case '}':
 			if frameWS(b, i+1) != len(b) || !hasLog {
-				return d, false
+				return false
 			}
 			if d.stream == StreamUnknown {
 				d.stream = StreamStdout // omitted only by other writers
 			}
-			return d, true
+			return true
 		default:
-			return d, false
+			return false
 		}
 	}
 }
@@ -108,18 +110,17 @@ func parseDocker(b []byte) (dockerFrame, bool) {
 // twice. A line in any other form is left to the general parser. The log
 // text cannot hold the tail's bare quotes (they would end the string), so
 // the last match is the real one; escaped is set without looking.
-func parseDockerTail(b []byte) (dockerFrame, bool) {
-	var d dockerFrame
+func parseDockerTail(b []byte, d *dockerFrame) bool {
 	const head, timeKey, streamKey = `{"log":"`, `","time":"`, `","stream":"std???`
 	if len(b) < len(head)+len(streamKey)+len(timeKey)+2 || string(b[:len(head)]) != head || string(b[len(b)-2:]) != `"}` {
-		return d, false
+		return false
 	}
 	// The time holds no quote: the last quote before the closing `"}`
 	// opens it, and its key comes just before.
-	q := bytes.LastIndexByte(b[:len(b)-2], '"')
+	q := lastQuote(b[:len(b)-2])
 	t := q + 1 - len(timeKey)
 	if q < 0 || t < len(head)+len(streamKey) || string(b[t:q+1]) != timeKey {
-		return d, false
+		return false
 	}
 	d.time, d.hasTime = b[q+1:len(b)-2], true
 	switch string(b[t-len(streamKey) : t]) {
@@ -128,13 +129,30 @@ func parseDockerTail(b []byte) (dockerFrame, bool) {
 	case `","stream":"stderr`:
 		d.stream = StreamStderr
 	default:
-		return d, false
+		return false
 	}
 	d.log, d.escaped = b[len(head):t-len(streamKey)], true
 	if oddBackslashes(d.log) {
-		return d, false // the quote after the text is escaped: not its end
+		return false // the quote after the text is escaped: not its end
 	}
-	return d, true
+	return true
+}
+
+// lastQuote is bytes.LastIndexByte(b, '"') 8 bytes a step (that one
+// tests a byte a step): a json-file line's time, the last string, is
+// about 30 bytes.
+func lastQuote(b []byte) int {
+	const quotes, lows, highs = 0x2222222222222222, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	i := len(b)
+	for ; i >= 8; i -= 8 {
+		x := binary.LittleEndian.Uint64(b[i-8:]) ^ quotes
+		// The high bit of each byte of x that is zero, exactly (no
+		// borrow runs between bytes), so that the highest is right.
+		if z := ^(((x & lows) + lows) | x) & highs; z != 0 {
+			return i - 8 + (63-bits.LeadingZeros64(z))>>3
+		}
+	}
+	return bytes.LastIndexByte(b[:i], '"')
 }
 
 func frameWS(b []byte, i int) int {
@@ -219,19 +237,38 @@ const maxFrameNesting = 64
 // unescapeLog appends the JSON string text s to dst with its escapes
 // undone: \" \\ \/ \b \f \n \r \t and \uXXXX, a surrogate pair as one
 // rune, a lone surrogate as U+FFFD. A malformed escape is kept as written.
+// The text never grows when unescaped, so dst is grown once.
 //
 // A JSON line logged as a string has an escape every few bytes (each of
-// its quotes), where finding and copying the runs between them one call at
-// a time costs more than the copy. So the text is copied 8 bytes at a
-// time, each word tested for a backslash at once (the "has zero byte" bit
-// trick); the text never grows when unescaped, so dst is grown once.
+// its quotes, and each quote of a body string in it is \\\"), too many
+// to find and copy the runs between them one at a time. Where the CPU has
+// AVX-512, unescapeBlocks takes 64 bytes a step: it finds the backslashes
+// that open escapes, replaces the escaped bytes and drops the backslashes
+// in a few instructions, whatever their number; a block with a \u (or a
+// malformed escape) is left to unescapeWords, as is all of s elsewhere.
 func unescapeLog(dst, s []byte) []byte {
-	const ones, highs, backslashes = 0x0101010101010101, 0x8080808080808080, 0x5c5c5c5c5c5c5c5c
 	n := len(dst)
 	dst = slices.Grow(dst, len(s))[:n+len(s)]
 	out := dst[n:]
-	w := 0
-	for i := 0; i < len(s); {
+	i, w := 0, 0
+	for vectorUnescape && i < len(s) {
+		di, dw := unescapeBlocks(out[w:], s[i:])
+		i, w = i+di, w+dw
+		// Stopped before a block it does not take: that block by words.
+		i, w = unescapeWords(out, s, i, w, min(i+64, len(s)))
+	}
+	_, w = unescapeWords(out, s, i, w, len(s))
+	return dst[:n+w]
+}
+
+// unescapeWords unescapes s[i:] into out[w:] from a byte where no escape
+// is open until it has read past stop (a little further, up to the end of
+// a word or an escape), and returns where it stopped in both; out has
+// room for len(s) bytes. The text is copied 8 bytes at a time, each word
+// tested for a backslash at once (the "has zero byte" bit trick).
+func unescapeWords(out, s []byte, i, w, stop int) (int, int) {
+	const ones, highs, backslashes = 0x0101010101010101, 0x8080808080808080, 0x5c5c5c5c5c5c5c5c
+	for i < stop {
 		if i+8 <= len(s) {
 			// w <= i, so out has room for the whole word.
 			x := binary.LittleEndian.Uint64(s[i:])
@@ -252,8 +289,7 @@ func unescapeLog(dst, s []byte) []byte {
 		c := s[i] // a backslash
 		if i+1 == len(s) {
 			out[w] = c
-			w++
-			break
+			return i + 1, w + 1
 		}
 		e := s[i+1]
 		if o := simpleEscapes[e]; o != 0 {
@@ -295,7 +331,7 @@ func unescapeLog(dst, s []byte) []byte {
 		w += utf8.EncodeRune(out[w:], r)
 		i += adv
 	}
-	return dst[:n+w]
+	return i, w
 }
 
 // simpleEscapes maps the byte after a backslash to the byte it stands

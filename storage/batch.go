@@ -44,11 +44,27 @@ type Summary struct {
 	Errors    map[ErrorLabels]int64 // by vendor, code, category, verdict
 	Malformed map[string]int64      // by reason
 	Skipped   map[string]int64      // by reason
+
+	// The requests and errors again, split by the calling service (capped;
+	// "" where none is known): they sum to Requests and Errors.
+	ServiceRequests map[ServiceLabels]int64
+	ServiceErrors   map[ServiceErrorLabels]int64
 }
 
 // ErrorLabels are the labels of an error counter.
 type ErrorLabels struct {
 	Vendor, Code, Category, Retry string
+}
+
+// ServiceLabels are the labels of a request counter split by service.
+type ServiceLabels struct {
+	Vendor, Service string
+}
+
+// ServiceErrorLabels are the labels of an error counter split by service.
+type ServiceErrorLabels struct {
+	ErrorLabels
+	Service string
 }
 
 // Committed returns what the last successful Commit wrote, with the caps
@@ -57,7 +73,7 @@ func (b *Batch) Committed() Summary { return b.committed }
 
 func newSummary() Summary {
 	return Summary{Requests: map[string]int64{}, Errors: map[ErrorLabels]int64{}, Malformed: map[string]int64{},
-		Skipped: map[string]int64{}}
+		Skipped: map[string]int64{}, ServiceRequests: map[ServiceLabels]int64{}, ServiceErrors: map[ServiceErrorLabels]int64{}}
 }
 
 type groupKey struct {
@@ -180,6 +196,7 @@ func (b *Batch) Merge(t *Tally) {
 		r.errors += c.errors
 		r.retryable += c.retryable
 		b.summary.Requests[vendor] += c.requests
+		b.summary.ServiceRequests[ServiceLabels{vendor, rk.service}] += c.requests
 		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
 		e := b.eps[ek]
 		if e == nil {
@@ -208,6 +225,7 @@ func (b *Batch) Merge(t *Tally) {
 		m.first, m.last = min(m.first, e.first), max(m.last, e.last)
 		l := ErrorLabels{vendor, code, string(g.category), string(g.retry)}
 		b.summary.Errors[l] += e.count
+		b.summary.ServiceErrors[ServiceErrorLabels{l, g.service}] += e.count
 		if known {
 			b.known[l] = true
 		}
@@ -395,6 +413,8 @@ func (b *Batch) reset() {
 	clear(b.summary.Errors)
 	clear(b.summary.Malformed)
 	clear(b.summary.Skipped)
+	clear(b.summary.ServiceRequests)
+	clear(b.summary.ServiceErrors)
 	clear(b.errs)
 	clear(b.reqs)
 	clear(b.eps)
@@ -531,32 +551,33 @@ func upsertReasons(ctx context.Context, tx *sql.Tx, db *DB, u *upsert, counts ma
 
 // upsertLifetime adds the batch's summary to the lifetime totals, in the
 // same transaction as the buckets: the two never disagree about a line.
+// Requests and errors are kept per service; a vendor's total is the sum.
 func upsertLifetime(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, _ int64) error {
 	w := db.rows(ctx, upsertLifetimeRows)
-	add := func(metric, vendor, code, category, retry, reason string, known bool, n int64) error {
+	add := func(metric, vendor, code, category, retry, reason, service string, known bool, n int64) error {
 		if n == 0 {
 			return nil
 		}
-		return w.add(metric, vendor, code, category, retry, reason, known, n)
+		return w.add(metric, vendor, code, category, retry, reason, service, known, n)
 	}
 	s := &b.summary
-	for v, n := range s.Requests {
-		if err := add("requests", v, "", "", "", "", false, n); err != nil {
+	for l, n := range s.ServiceRequests {
+		if err := add("requests", l.Vendor, "", "", "", "", l.Service, false, n); err != nil {
 			return err
 		}
 	}
-	for l, n := range s.Errors {
-		if err := add("errors", l.Vendor, l.Code, l.Category, l.Retry, "", b.known[l], n); err != nil {
+	for l, n := range s.ServiceErrors {
+		if err := add("errors", l.Vendor, l.Code, l.Category, l.Retry, "", l.Service, b.known[l.ErrorLabels], n); err != nil {
 			return err
 		}
 	}
 	for r, n := range s.Malformed {
-		if err := add("malformed", "", "", "", "", r, false, n); err != nil {
+		if err := add("malformed", "", "", "", "", r, "", false, n); err != nil {
 			return err
 		}
 	}
 	for r, n := range s.Skipped {
-		if err := add("skipped", "", "", "", "", r, false, n); err != nil {
+		if err := add("skipped", "", "", "", "", r, "", false, n); err != nil {
 			return err
 		}
 	}

@@ -56,11 +56,14 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 			}},
 		{`SELECT DISTINCT vendor, endpoint FROM error_groups`, func(v, e string) { set(c.endpoints, v)[e] = true }},
 		{`SELECT DISTINCT vendor, endpoint FROM endpoint_hours`, func(v, e string) { set(c.endpoints, v)[e] = true }},
-		{`SELECT DISTINCT service, '' FROM request_counts`, func(s, _ string) {
-			if s != "" && s != Other {
-				c.services[s] = true
-			}
-		}},
+		// Services over the database's lifetime too: the service labels
+		// of /metrics (metrics_service_label) resume from its totals.
+		{`SELECT service, '' FROM request_counts UNION SELECT service, '' FROM lifetime_counts WHERE metric = 'requests'`,
+			func(s, _ string) {
+				if s != "" && s != Other {
+					c.services[s] = true
+				}
+			}},
 	}
 	for _, s := range steps {
 		if err := load(s.query, s.add); err != nil {

@@ -318,7 +318,8 @@ func TestDB_BeforeServices(t *testing.T) {
 		`INSERT INTO request_counts VALUES (946782240000, 'piggy', 7, 3, 1)`,
 		`INSERT INTO error_groups VALUES (1, 'piggy', '1008', 400, 'POST /a', 'validation', 'no', '', 1)`,
 		`INSERT INTO error_counts VALUES (946782240000, 1, 3, 946782240000, 946782240000)`,
-		`INSERT INTO samples VALUES ('piggy', '1008', 'Shop not found', 3, 946782240000)`)
+		`INSERT INTO samples VALUES ('piggy', '1008', 'Shop not found', 3, 946782240000)`,
+		`INSERT INTO lifetime_counts VALUES ('requests', 'piggy', '', '', '', '', 0, 7)`)
 	for _, s := range stmts {
 		if _, err := h.Exec(s); err != nil {
 			t.Fatal(err)
@@ -338,8 +339,9 @@ func TestDB_BeforeServices(t *testing.T) {
 		svc, err4 := db.Services(ctx, all[0], all[1], storage.Filter{})
 		eps, err5 := db.Endpoints(ctx, all[0], all[1], "")
 		first, err6 := db.FirstSeenEver(ctx, storage.Filter{})
+		life, err7 := db.Lifetime(ctx)
 		db.Close()
-		for _, err := range []error{err1, err2, err3, err4, err5, err6} {
+		for _, err := range []error{err1, err2, err3, err4, err5, err6, err7} {
 			if err != nil {
 				t.Fatalf("ReadOnly=%v: %v", ro, err)
 			}
@@ -349,6 +351,10 @@ func TestDB_BeforeServices(t *testing.T) {
 		}
 		if len(svc) != 1 || svc[0].Service != "" || svc[0].Requests != 7 || len(eps) != 0 {
 			t.Fatalf("ReadOnly=%v: services %+v, endpoints %+v", ro, svc, eps)
+		}
+		// Lifetime totals from before services were kept stay under "".
+		if life.Requests["piggy"] != 7 || len(life.ServiceRequests) != 1 || life.ServiceRequests[storage.ServiceLabels{Vendor: "piggy"}] != 7 {
+			t.Fatalf("ReadOnly=%v: Lifetime=%+v", ro, life)
 		}
 	}
 }

@@ -200,20 +200,23 @@ func (db *DB) Totals(ctx context.Context) (Summary, error) {
 	var name string
 	var n int64
 	err := db.each(ctx, func(rows *sql.Rows) error {
-		err := rows.Scan(&name, &n)
-		s.Requests[name] = n
+		var l ServiceLabels
+		err := rows.Scan(&l.Vendor, &l.Service, &n)
+		s.Requests[l.Vendor] += n
+		s.ServiceRequests[l] = n
 		return err
-	}, `SELECT vendor, SUM(requests) FROM request_counts GROUP BY vendor`)
+	}, `SELECT vendor, `+db.col("service")+` AS s, SUM(requests) FROM request_counts GROUP BY vendor, s`)
 	if err != nil {
 		return s, err
 	}
 	err = db.each(ctx, func(rows *sql.Rows) error {
-		var l ErrorLabels
-		err := rows.Scan(&l.Vendor, &l.Code, &l.Category, &l.Retry, &n)
-		s.Errors[l] = n
+		var l ServiceErrorLabels
+		err := rows.Scan(&l.Vendor, &l.Code, &l.Category, &l.Retry, &l.Service, &n)
+		s.Errors[l.ErrorLabels] += n
+		s.ServiceErrors[l] = n
 		return err
-	}, `SELECT g.vendor, g.code, g.category, g.retry, SUM(c.count) FROM error_counts c JOIN error_groups g ON g.id = c.group_id
-		GROUP BY g.vendor, g.code, g.category, g.retry`)
+	}, `SELECT g.vendor, g.code, g.category, g.retry, `+db.col("g.service")+` AS s, SUM(c.count) FROM error_counts c JOIN error_groups g ON g.id = c.group_id
+		GROUP BY g.vendor, g.code, g.category, g.retry, s`)
 	if err != nil {
 		return s, err
 	}
@@ -244,26 +247,37 @@ func (db *DB) Lifetime(ctx context.Context) (Summary, error) {
 	if db.firstRelease {
 		return db.Totals(ctx)
 	}
+	// Totals kept per service since 0004; before, all under ''.
+	service := "''"
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('lifetime_counts') WHERE name = 'service'`).
+		Scan(&n); err != nil {
+		return Summary{}, translate(err)
+	} else if n == 1 {
+		service = "service"
+	}
 	s := newSummary()
 	err := db.each(ctx, func(rows *sql.Rows) error {
-		var metric, reason string
+		var metric, reason, service string
 		var l ErrorLabels
 		var n int64
-		if err := rows.Scan(&metric, &l.Vendor, &l.Code, &l.Category, &l.Retry, &reason, &n); err != nil {
+		if err := rows.Scan(&metric, &l.Vendor, &l.Code, &l.Category, &l.Retry, &reason, &service, &n); err != nil {
 			return err
 		}
 		switch metric {
 		case "requests":
-			s.Requests[l.Vendor] = n
+			s.Requests[l.Vendor] += n
+			s.ServiceRequests[ServiceLabels{l.Vendor, service}] = n
 		case "errors":
-			s.Errors[l] = n
+			s.Errors[l] += n
+			s.ServiceErrors[ServiceErrorLabels{l, service}] = n
 		case "malformed":
 			s.Malformed[reason] = n
 		case "skipped":
 			s.Skipped[reason] = n
 		}
 		return nil
-	}, `SELECT metric, vendor, code, category, retry, reason, count FROM lifetime_counts`)
+	}, `SELECT metric, vendor, code, category, retry, reason, `+service+`, count FROM lifetime_counts`)
 	return s, err
 }
 

@@ -238,10 +238,10 @@ var (
 	upsertMalformedRows = reasonUpsert("malformed_counts")
 	upsertSkippedRows   = reasonUpsert("skipped_counts")
 	upsertLifetimeRows  = &upsert{
-		head: `INSERT INTO lifetime_counts (metric, vendor, code, category, retry, reason, known, count) VALUES`,
-		conflict: `ON CONFLICT (metric, vendor, code, category, retry, reason) DO UPDATE SET
+		head: `INSERT INTO lifetime_counts (metric, vendor, code, category, retry, reason, service, known, count) VALUES`,
+		conflict: `ON CONFLICT (metric, vendor, code, category, retry, reason, service) DO UPDATE SET
 			count = count + excluded.count, known = MAX(known, excluded.known)`,
-		cols: 8,
+		cols: 9,
 	}
 	upsertSampleRows = &upsert{
 		head: `INSERT INTO samples (vendor, code, message, count, last_seen, trace_id, trace_at) VALUES`,

@@ -28,6 +28,9 @@ type Config struct {
 	VendorsDir    string        `yaml:"vendors_dir"`
 	Summary       SummaryConfig `yaml:"summary"`
 	MetricsListen string        `yaml:"metrics_listen"`
+	// MetricsServiceLabel adds the calling service as a label of the
+	// requests and errors counters (off: a label multiplies series).
+	MetricsServiceLabel bool `yaml:"metrics_service_label"`
 	// WebConfig names a file in the Prometheus exporter-toolkit
 	// web-config format (TLS, basic auth) for the metrics_listen listener.
 	WebConfig string       `yaml:"web_config"`

@@ -51,6 +51,31 @@ func startMetricsDaemon(tb testing.TB, log, glob string) (*process, string, stri
 	dbPath := filepath.Join(dir, "apierr.db")
 	config := filepath.Join(dir, "apierr.yaml")
 	os.WriteFile(config, []byte(fmt.Sprintf("db: %s\ninputs: [{paths: [%q]}]\nflush_interval: 100ms\nmetrics_listen: 127.0.0.1:0\n", dbPath, glob)), 0o644)
+	d, addr := runMetricsDaemon(tb, config)
+	return d, addr, dbPath
+}
+
+// readTotals returns the totals of the database's buckets, read as a
+// report reads them.
+func readTotals(tb testing.TB, dbPath string) storage.Summary {
+	tb.Helper()
+	db := storage.NewDB(dbPath)
+	db.ReadOnly = true
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	totals, err := db.Totals(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return totals
+}
+
+// runMetricsDaemon starts the daemon on config (with metrics_listen on
+// port 0) and returns it and the address its metrics listen on.
+func runMetricsDaemon(tb testing.TB, config string) (*process, string) {
+	tb.Helper()
 	d := startDaemon(tb, config)
 	tb.Cleanup(d.kill)
 	re := regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
@@ -62,7 +87,25 @@ func startMetricsDaemon(tb testing.TB, log, glob string) (*process, string, stri
 		}
 		return addr != ""
 	})
-	return d, addr, dbPath
+	return d, addr
+}
+
+// pruneAll runs the database's maintenance a year later, so that retention
+// prunes every bucket (the lifetime totals stay).
+func pruneAll(tb testing.TB, dbPath string) {
+	tb.Helper()
+	db := storage.NewDB(dbPath)
+	db.Now = func() time.Time { return time.Now().AddDate(1, 0, 0) }
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.Maintain(context.Background(), time.Hour, 24*time.Hour); err != nil {
+		tb.Fatal(err)
+	}
+	db.Close()
+	if c := readCounts(tb, dbPath); c.requests != 0 {
+		tb.Fatalf("%d requests left after pruning, want none", c.requests)
+	}
 }
 
 func get(tb testing.TB, u string) (int, string) {
@@ -116,16 +159,7 @@ func TestMetrics_Exposition(t *testing.T) {
 		t.Fatalf("exposition: requests %v malformed %v lines %v; database: %d requests, %d malformed",
 			e["apierr_requests_total"], e["apierr_malformed_lines_total"], e["apierr_lines_read_total"], c.requests, c.malformed)
 	}
-	db := storage.NewDB(dbPath)
-	db.ReadOnly = true
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	totals, err := db.Totals(context.Background())
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	totals := readTotals(t, dbPath)
 	for l, n := range totals.Errors {
 		key := fmt.Sprintf(`apierr_errors_total{category=%q,code=%q,retry=%q,vendor=%q}`, l.Category, l.Code, l.Retry, l.Vendor)
 		if e[key] != float64(n) {
@@ -263,30 +297,8 @@ func TestMetrics_NeverDecrease(t *testing.T) {
 	before := exposition(text)
 	d.stop(t)
 
-	// Prune everything: maintenance a year later.
-	db := storage.NewDB(dbPath)
-	db.Now = func() time.Time { return time.Now().AddDate(1, 0, 0) }
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Maintain(context.Background(), time.Hour, 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if c := readCounts(t, dbPath); c.requests != 0 {
-		t.Fatalf("%d requests left after pruning, want none", c.requests)
-	}
-
-	d2 := startDaemon(t, filepath.Join(filepath.Dir(dbPath), "apierr.yaml"))
-	t.Cleanup(d2.kill)
-	re := regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
-	var addr2 string
-	waitFor(t, "the metrics listener", func() bool {
-		if m := re.FindStringSubmatch(d2.out.String()); m != nil {
-			addr2 = m[1]
-		}
-		return addr2 != ""
-	})
+	pruneAll(t, dbPath)
+	_, addr2 := runMetricsDaemon(t, filepath.Join(filepath.Dir(dbPath), "apierr.yaml"))
 	_, text = get(t, "http://"+addr2+"/metrics")
 	after := exposition(text)
 	checked := 0
@@ -302,5 +314,115 @@ func TestMetrics_NeverDecrease(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Fatalf("only %d counter series checked", checked)
+	}
+}
+
+// labelRe is one label of a sample: name="value" (the value as escaped).
+var labelRe = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
+
+// withoutLabel sums the samples of the exposition over the values of one
+// label, keyed like exposition's keys (labels in name order).
+func withoutLabel(text, label string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		m := sampleRe.FindStringSubmatch(line)
+		if m == nil || m[2] == "" {
+			continue
+		}
+		var kept []string
+		for _, l := range labelRe.FindAllStringSubmatch(m[2], -1) {
+			if l[1] != label {
+				kept = append(kept, l[0])
+			}
+		}
+		v, _ := strconv.ParseFloat(m[3], 64)
+		out[m[1]+"{"+strings.Join(kept, ",")+"}"] += v
+	}
+	return out
+}
+
+// TestMetrics_ServiceLabel: with metrics_service_label off (the default)
+// no counter has a service label. Turned on (a restart on the same
+// database), the requests and errors counters carry it: summed over
+// services they equal the series without it, and each service's requests
+// equal the database's. A restart after retention pruned every bucket
+// lowers no series.
+func TestMetrics_ServiceLabel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process three times")
+	}
+	const n = 390
+	var b strings.Builder
+	for i := range n {
+		line := testTraffic(i)
+		if i%4 != 3 && strings.HasPrefix(line, "{") {
+			line = fmt.Sprintf(`{"service_name":"shop/svc-%d",`, i%3) + line[1:]
+		}
+		b.WriteString(line + "\n")
+	}
+	d, addr, dbPath := metricsDaemonWith(t, b.String())
+	waitFor(t, "every line committed", func() bool { c := readCounts(t, dbPath); return c.requests+c.malformed == n })
+	c := readCounts(t, dbPath)
+	var text string
+	waitFor(t, "/metrics to show them", func() bool {
+		_, text = get(t, "http://"+addr+"/metrics")
+		return exposition(text)["apierr_requests_total"] == float64(c.requests)
+	})
+	if strings.Contains(text, `service="`) {
+		t.Fatalf("a service label with metrics_service_label off:\n%s", text)
+	}
+	off := exposition(text)
+	d.stop(t)
+
+	config := filepath.Join(filepath.Dir(dbPath), "apierr.yaml")
+	cfg, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, append(cfg, "metrics_service_label: true\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d2, addr2 := runMetricsDaemon(t, config)
+	_, text = get(t, "http://"+addr2+"/metrics")
+	on := exposition(text)
+	summed := withoutLabel(text, "service")
+	checked := 0
+	for series, v := range off {
+		if !strings.HasPrefix(series, "apierr_requests_total{") && !strings.HasPrefix(series, "apierr_errors_total{") {
+			continue
+		}
+		checked++
+		if summed[series] != v {
+			t.Errorf("%s: %v summed over services, %v without the label", series, summed[series], v)
+		}
+		if on[series] != 0 {
+			t.Errorf("%s: still exposed without a service label", series)
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("only %d series compared", checked)
+	}
+	totals := readTotals(t, dbPath)
+	services := map[string]bool{}
+	for l, n := range totals.ServiceRequests {
+		services[l.Service] = true
+		key := fmt.Sprintf(`apierr_requests_total{service=%q,vendor=%q}`, l.Service, l.Vendor)
+		if on[key] != float64(n) {
+			t.Errorf("%s = %v, the database holds %d", key, on[key], n)
+		}
+	}
+	if len(services) != 4 {
+		t.Errorf("services %v, want three and none", services)
+	}
+	d2.stop(t)
+
+	pruneAll(t, dbPath)
+	_, addr3 := runMetricsDaemon(t, config)
+	_, text = get(t, "http://"+addr3+"/metrics")
+	after := exposition(text)
+	for series, v := range on {
+		if strings.Contains(series, `service="`) && after[series] < v {
+			t.Errorf("%s: %v after the restart, %v before", series, after[series], v)
+		}
 	}
 }

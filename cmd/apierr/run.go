@@ -79,6 +79,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	srv.RollupAfter = time.Duration(cfg.RollupAfter)
 	srv.Retention = time.Duration(cfg.Retention)
 	srv.MetricsListen = cfg.MetricsListen
+	srv.MetricsServiceLabel = cfg.MetricsServiceLabel
 	srv.Version = Version
 	srv.Host = hostName(cfg.Host)
 	srv.WebConfig = cfg.WebConfig
