@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/exporter-toolkit/web"
 )
 
@@ -25,7 +26,11 @@ import (
 // caps on label values, so /metrics agrees with the database and stays
 // bounded. They live as long as the process: a SIGHUP keeps them.
 type metrics struct {
-	reg         *prometheus.Registry
+	reg *prometheus.Registry
+	// commits is held to add a commit's counts, and shared by a scrape's
+	// gathering: a scrape shows a commit's counters all or none, so the
+	// requests, errors and durations it shows agree with each other.
+	commits     sync.RWMutex
 	requests    *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	malformed   *prometheus.CounterVec
@@ -134,6 +139,8 @@ func newMetrics(filesTailed func() int, version, host string, byService bool) *m
 // add adds a commit's counts and the call durations of its lines (see
 // latencyCollector.commit).
 func (m *metrics) add(s storage.Summary, lat Latencies) {
+	m.commits.Lock()
+	defer m.commits.Unlock()
 	m.latency.commit(lat, s.Requests)
 	if m.byService {
 		for l, n := range s.ServiceRequests {
@@ -206,7 +213,12 @@ func (m *metrics) commitHealth(stale time.Duration) (bool, string) {
 // handler serves /metrics and /healthz on mux; health says whether the
 // daemon tails and commits, and if not, why.
 func (m *metrics) handler(mux *http.ServeMux, health func() (bool, string)) http.Handler {
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		m.commits.RLock()
+		defer m.commits.RUnlock()
+		return m.reg.Gather()
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ok, msg := health()
 		if !ok {
