@@ -8,14 +8,17 @@
 #   diverse  --span 5h: the same lines over 5 hours: 2,224 (vendor, code,
 #            endpoint) groups, 111,380 minute-bucket rows;
 #   wide     --span 5h --endpoints 8: eight paths a vendor: 13,928 groups,
-#            234,765 minute-bucket rows.
+#            234,765 minute-bucket rows;
+# and then container logs: the diverse mix's lines as Docker's json-file
+# driver and as CRI (containerd, CRI-O) write them (--runtime), each
+# against the same lines plain.
 # Runs are interleaved (apierr, baseline, apierr with GOMAXPROCS=1, in
 # turn), so that load from others on a shared machine falls on all of
 # them alike; the ratio apierr/baseline in one run is the figure that
 # carries between machines, not the seconds.
 #
 # usage: scripts/bench-ingest.sh [LINES] [RUNS] [MIXES]
-#        (defaults: 1000000 lines, 5 runs, "default diverse wide")
+#        (defaults: 1000000 lines, 5 runs, "default diverse wide containers")
 # Prints medians of RUNS runs: seconds, lines/s, peak RSS, and the ratio
 # to the baseline (below 1: apierr is faster); then `apierr run` catching
 # up the same file as a backlog, its ratio to ingest, and the tail latency.
@@ -24,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-1000000}
 RUNS=${2:-5}
-MIXES=${3:-default diverse wide}
+MIXES=${3:-default diverse wide containers}
 
 work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -57,6 +60,28 @@ report() {
 }
 
 for mix in $MIXES; do
+  if [ "$mix" = containers ]; then
+    # The same inner lines plain, as Docker writes them and as CRI does,
+    # in turn; the ratio is to the plain lines.
+    for rt in plain docker cri; do
+      flags=(--span 5h)
+      [ "$rt" = plain ] || flags+=(--runtime "$rt")
+      "$work/apierr" generate --lines "$LINES" --seed 1 --start 2026-11-20T00:00:00Z "${flags[@]}" > "$work/$rt.log"
+      cat "$work/$rt.log" > /dev/null
+      rm -f "$work/c-$rt"
+    done
+    for i in $(seq "$RUNS"); do
+      for rt in plain docker cri; do
+        timed "$work/c-$rt" "$work/apierr" ingest -q --db "$work/t.db" "$work/$rt.log"
+      done
+    done
+    echo "containers: the diverse mix's $LINES lines, plain and framed"
+    report "apierr ingest, plain lines" "$work/c-plain"
+    report "apierr ingest, Docker json-file" "$work/c-docker" "$work/c-plain"
+    report "apierr ingest, CRI" "$work/c-cri" "$work/c-plain"
+    rm -f "$work"/{plain,docker,cri}.log
+    continue
+  fi
   case $mix in
   default) flags=() ;;
   diverse) flags=(--span 5h) ;;

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,7 +19,7 @@ type GenerateCommand struct{ m *Main }
 // Run writes --lines lines to standard output. The defaults write the
 // benchmarks' mix; the other flags make it as diverse as a real fleet's.
 func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
-	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed N] [--errors SHARE] [--malformed SHARE] [--transport SHARE] [--other SHARE] [--start TIME] [--step DURATION | --span DURATION] [--vendors LIST] [--codes N] [--endpoints N] [--services N]")
+	fset := c.m.newFlagSet("generate", "generate [--lines N] [--seed N] [--errors SHARE] [--malformed SHARE] [--transport SHARE] [--other SHARE] [--start TIME] [--step DURATION | --span DURATION] [--vendors LIST] [--codes N] [--endpoints N] [--services N] [--runtime docker|cri]")
 	lines := fset.Int("lines", 100_000, "how many `N` lines to write")
 	seed := fset.Int64("seed", 1, "random `SEED`: the same seed writes the same lines")
 	errs := fset.Float64("errors", 0.2, "share `F` of lines that are errors with a response, 0 to 1")
@@ -32,6 +33,7 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 	codes := fset.Int("codes", 0, "codes per vendor, `N` most frequent first (default 0: all of the catalog's)")
 	endpoints := fset.Int("endpoints", 1, "`N` endpoints per vendor")
 	services := fset.Int("services", 0, "`N` calling services named on the lines (default 0: none)")
+	runtime := fset.String("runtime", "", "write each line as the container `RUNTIME` logs it: docker (json-file) or cri (containerd, CRI-O); default: plain lines")
 	if err := parseFlags(fset, args); err != nil {
 		return err
 	}
@@ -45,6 +47,8 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("generate: --codes, --endpoints and --services must be 0 or more")
 	case *span < 0 || *step < 0:
 		return usageErrorf("generate: --span and --step must be 0 or more")
+	case *runtime != "" && *runtime != "docker" && *runtime != "cri":
+		return usageErrorf("generate: --runtime is docker or cri")
 	}
 	cat, err := classify.Load(classify.Builtin())
 	if err != nil {
@@ -78,10 +82,16 @@ func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	w := bufio.NewWriterSize(c.m.Stdout, 1<<20)
-	buf := make([]byte, 0, 4096)
+	buf, framed := make([]byte, 0, 4096), make([]byte, 0, 8192)
 	for i := 0; i < *lines; i++ {
 		buf = g.Append(buf[:0])
-		if _, err := w.Write(buf); err != nil {
+		out := buf
+		if *runtime != "" {
+			at := g.Start.Add(time.Duration(i) * g.Step)
+			framed = appendFramed(framed[:0], *runtime, at, buf)
+			out = framed
+		}
+		if _, err := w.Write(out); err != nil {
 			return err
 		}
 		if i%65536 == 0 && ctx.Err() != nil {
@@ -103,4 +113,21 @@ func serviceNames(n int) []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// appendFramed appends line (ending in a newline) as a container runtime
+// writes it to its log file at time at: Docker's json-file driver as one
+// JSON object, CRI as "<time> stdout F <line>".
+func appendFramed(dst []byte, runtime string, at time.Time, line []byte) []byte {
+	if runtime == "cri" {
+		dst = at.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, " stdout F "...)
+		return append(dst, line...)
+	}
+	text, _ := json.Marshal(string(line)) // a string always encodes
+	dst = append(dst, `{"log":`...)
+	dst = append(dst, text...)
+	dst = append(dst, `,"stream":"stdout","time":"`...)
+	dst = at.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, "\"}\n"...)
 }
