@@ -188,7 +188,7 @@ func read(args []string) error {
 	if err != nil {
 		return err
 	}
-	r := report.Build(w, prev, []report.Source{fl.Source}, report.Options{TrendStep: w.To.Sub(w.From) / 24})
+	r := report.Build(w, prev, fl.Sources, report.Options{TrendStep: w.To.Sub(w.From) / 24})
 	fl.Apply(r)
 	fmt.Printf("report: %.2fs, %d hosts, %d requests, %d errors, %d failure groups\n",
 		time.Since(t0).Seconds(), len(r.Hosts), r.Totals.Requests, r.Totals.Errors, len(r.Failures))
