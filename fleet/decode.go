@@ -105,8 +105,8 @@ func (a *answer) matrix() model.Matrix {
 
 // decoder reads one JSON answer of the query API.
 type decoder struct {
-	b      []byte
-	i      int
+	b    []byte
+	i    int
 	strs map[string]string // label strings seen, shared
 }
 
