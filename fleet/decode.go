@@ -160,6 +160,13 @@ func decodeAnswer(b []byte) (*answer, error) {
 	if a.status != "success" && a.status != "error" {
 		return nil, fmt.Errorf("no status in the answer")
 	}
+	if a.resultType == "vector" {
+		for _, s := range a.series {
+			if len(s.values) != 1 {
+				return nil, fmt.Errorf("a series of the instant vector has %d values, want 1", len(s.values))
+			}
+		}
+	}
 	return a, nil
 }
 

@@ -176,6 +176,17 @@ func TestPrometheus_Read(t *testing.T) {
 			if fl.Services {
 				t.Errorf("Services: true, want false (no service label)")
 			}
+			// The trend's sums read as instant queries at the boundaries,
+			// as on long windows, are the range query's.
+			restore := fleet.SetInstantTrendFrom(0)
+			fi, err := p.Read(errContext(t), win, prev, to.Sub(from)/4+time.Millisecond, fleet.Filter{}, describe)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fi.Sources[len(fi.Sources)-1], fl.Sources[len(fl.Sources)-1]; !reflect.DeepEqual(got.GroupTrend, want.GroupTrend) || len(want.GroupTrend) == 0 {
+				t.Errorf("trend from instant queries %v, want the range query's %v", got.GroupTrend, want.GroupTrend)
+			}
 
 			if r.Totals.Requests != 120 || r.Totals.Errors != 28 || r.Totals.Malformed != 1 || r.Totals.Skipped != 3 {
 				t.Errorf("Totals=%+v, want 120 requests, 28 errors, 1 malformed, 3 skipped", r.Totals)
