@@ -182,20 +182,17 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*
 	look := 60 * r // how far before from a last value still counts as the start
 	span := dur(w + look)
 	res := &window{deltas: values{}, hosts: map[instance]string{}}
-	a, err := p.client()
-	if err != nil {
-		return nil, err
-	}
 
-	// Four questions at once: the hosts (every instance with a series
+	// Four questions at once: the hosts (every instance with a sample
 	// over the window and the lookback, named by apierr_build_info's host
-	// label; the series API reads the index only, and misses no instance
-	// however short-lived), the instances up at from and at to, and the
+	// label: an instance however short-lived is there; not the series
+	// API, which VictoriaMetrics answers for whole days), the instances
+	// up at from and at to, and the
 	// restarts (the process start time changed within the span: max -
 	// min, not changes(), as MetricsQL's changes() also counts the step
 	// from before the range; the value at to itself is compared too, for
 	// a process younger than the last step).
-	var infos []model.LabelSet
+	var infos model.Vector
 	var liveFrom, liveTo map[instance]bool
 	var changed model.Vector
 	var errs [4]error
@@ -209,13 +206,7 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*
 	}
 	st := fmt.Sprintf("%s[%s:%s]", p.sel(startTimeMetric), span, dur(r))
 	parallel(
-		func() {
-			t0 := time.Now()
-			if infos, _, _, errs[0] = a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), to); errs[0] != nil {
-				errs[0] = p.describe(ctx, "series "+p.sel(buildInfoMetric), errs[0])
-			}
-			p.trace("series "+p.sel(buildInfoMetric), t0)
-		},
+		func() { infos, errs[0] = p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), span), to) },
 		func() { liveFrom, errs[1] = liveAt(from) },
 		func() { liveTo, errs[2] = liveAt(to) },
 		func() {
@@ -227,7 +218,7 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*
 		return nil, err
 	}
 	for _, s := range infos {
-		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
+		res.hosts[instanceOf(s.Metric)] = string(s.Metric["host"])
 	}
 	special := map[instance]bool{}
 	for _, s := range changed {
@@ -246,15 +237,16 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*
 			continue
 		}
 		if before == nil {
-			t0 := time.Now()
-			seen, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), from)
+			// (An instant query, not the series API: VictoriaMetrics'
+			// answers whole days, which would take every instance seen
+			// earlier that day for one scraped before from.)
+			seen, err := p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), dur(look)), from)
 			if err != nil {
-				return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+				return nil, err
 			}
-			p.trace("series "+p.sel(buildInfoMetric)+" before from", t0)
 			before = map[instance]bool{}
 			for _, s := range seen {
-				before[instanceOf(model.Metric(s))] = true
+				before[instanceOf(s.Metric)] = true
 			}
 			vec, err := p.instantAt(ctx, p.sel(startTimeMetric), to)
 			if err != nil {
