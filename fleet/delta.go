@@ -206,7 +206,9 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*
 	}
 	st := fmt.Sprintf("%s[%s:%s]", p.sel(startTimeMetric), span, dur(r))
 	parallel(
-		func() { infos, errs[0] = p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), span), to) },
+		func() {
+			infos, errs[0] = p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), span), to)
+		},
 		func() { liveFrom, errs[1] = liveAt(from) },
 		func() { liveTo, errs[2] = liveAt(to) },
 		func() {
