@@ -119,27 +119,19 @@ func decodeAnswer(b []byte) (*answer, error) {
 	err := d.object(func(key string) error {
 		switch key {
 		case "status":
-			s, err := d.str()
-			a.status = s
-			return err
+			return d.strInto(&a.status)
 		case "errorType":
-			s, err := d.str()
-			a.errorType = s
-			return err
+			return d.strInto(&a.errorType)
 		case "error":
-			s, err := d.str()
-			a.err = s
-			return err
+			return d.strInto(&a.err)
 		case "data":
-			if d.peek() == 'n' {
+			if d.ws(); d.peek() == 'n' {
 				return d.skip()
 			}
 			return d.object(func(key string) error {
 				switch key {
 				case "resultType":
-					s, err := d.str()
-					a.resultType = s
-					return err
+					return d.strInto(&a.resultType)
 				case "result":
 					return d.result(a)
 				}
@@ -174,20 +166,14 @@ func decodeAnswer(b []byte) (*answer, error) {
 // [time, value] (left out).
 func (d *decoder) result(a *answer) error {
 	d.ws()
-	if d.peek() != '[' {
-		return d.skip()
+	j := d.i + 1
+	for j < len(d.b) && isSpace(d.b[j]) {
+		j++
 	}
-	d.i++
-	d.ws()
-	if d.peek() == ']' {
-		d.i++
-		return nil
+	if d.peek() != '[' || j < len(d.b) && d.b[j] != '{' && d.b[j] != ']' {
+		return d.skip() // a scalar or a string: [time, "value"]
 	}
-	if d.peek() != '{' { // a scalar or a string: [time, "value"]
-		d.i--
-		return d.skip()
-	}
-	for {
+	return d.array(func() error {
 		var s answerSeries
 		err := d.object(func(key string) error {
 			switch key {
@@ -211,22 +197,9 @@ func (d *decoder) result(a *answer) error {
 			}
 			return d.skip()
 		})
-		if err != nil {
-			return err
-		}
 		a.series = append(a.series, s)
-		d.ws()
-		switch d.peek() {
-		case ',':
-			d.i++
-			d.ws()
-		case ']':
-			d.i++
-			return nil
-		default:
-			return errSyntax
-		}
-	}
+		return err
+	})
 }
 
 // pair reads [time, "value"].
@@ -295,8 +268,10 @@ func parseTime(b []byte) (model.Time, error) {
 	return model.Time(ms), nil
 }
 
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
 func (d *decoder) ws() {
-	for d.i < len(d.b) && (d.b[d.i] == ' ' || d.b[d.i] == '\n' || d.b[d.i] == '\t' || d.b[d.i] == '\r') {
+	for d.i < len(d.b) && isSpace(d.b[d.i]) {
 		d.i++
 	}
 }
@@ -311,17 +286,7 @@ func (d *decoder) peek() byte {
 // object reads {"key": value, ...}, handing each key to f, which reads
 // the value.
 func (d *decoder) object(f func(key string) error) error {
-	d.ws()
-	if d.peek() != '{' {
-		return errSyntax
-	}
-	d.i++
-	d.ws()
-	if d.peek() == '}' {
-		d.i++
-		return nil
-	}
-	for {
+	return d.list('{', '}', func() error {
 		k, err := d.str()
 		if err != nil {
 			return err
@@ -331,31 +296,22 @@ func (d *decoder) object(f func(key string) error) error {
 			return errSyntax
 		}
 		d.i++
-		if err := f(k); err != nil {
-			return err
-		}
-		d.ws()
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return errSyntax
-		}
-	}
+		return f(k)
+	})
 }
 
 // array reads [value, ...], f reading each value.
-func (d *decoder) array(f func() error) error {
+func (d *decoder) array(f func() error) error { return d.list('[', ']', f) }
+
+// list reads open, items separated by commas (f reads each), close.
+func (d *decoder) list(open, close byte, f func() error) error {
 	d.ws()
-	if d.peek() != '[' {
+	if d.peek() != open {
 		return errSyntax
 	}
 	d.i++
 	d.ws()
-	if d.peek() == ']' {
+	if d.peek() == close {
 		d.i++
 		return nil
 	}
@@ -367,7 +323,7 @@ func (d *decoder) array(f func() error) error {
 		switch d.peek() {
 		case ',':
 			d.i++
-		case ']':
+		case close:
 			d.i++
 			return nil
 		default:
@@ -411,6 +367,13 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", errSyntax
+}
+
+// strInto reads a string into *p.
+func (d *decoder) strInto(p *string) error {
+	s, err := d.str()
+	*p = s
+	return err
 }
 
 // skip reads any value and drops it.
