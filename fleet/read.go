@@ -358,8 +358,8 @@ func reasons(m map[string]int64) []storage.ReasonCount {
 	return out
 }
 
-// trend reads each (vendor, code) group's errors per step, from the
-// error counters at the step boundaries. The
+// trend reads each (vendor, code) group's errors per step, with two
+// range queries of the error counters at the step boundaries. The
 // instances read at once in w (nearly all) are summed per group by the
 // engine, so what comes back grows with groups, not hosts: their series
 // neither reset nor vanish inside the window, so the sums' steps are the
@@ -386,18 +386,7 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 		}
 		return a.matrix(), nil
 	}
-	// The sums: a range query reads every sample of the window, so past
-	// a few hours (a few thousand samples per series at a 15 s scrape)
-	// the values at the n+1 boundaries are read as instant queries, a
-	// few at a time, each reading one chunk per series.
-	sum := fmt.Sprintf("sum by (vendor, code) (%s)", p.sel(errorsMetric, w.not...))
-	var m model.Matrix
-	var err error
-	if win.To.Sub(win.From) < instantTrendFrom {
-		m, err = rangeQuery(sum)
-	} else {
-		m, err = p.boundaries(ctx, sum, win.From, step, n)
-	}
+	m, err := rangeQuery(fmt.Sprintf("sum by (vendor, code) (%s)", p.sel(errorsMetric, w.not...)))
 	if err != nil {
 		return nil, err
 	}
@@ -439,49 +428,6 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 				}
 				last, lastI = val, i
 			}
-		}
-	}
-	return out, nil
-}
-
-// instantTrendFrom is the window from which the trend's sums are read
-// as instant queries at the step boundaries rather than one range query.
-// (A variable for the tests.)
-var instantTrendFrom = 6 * time.Hour
-
-// boundaries runs instant query q at from + i*step for i = 0..n, four at
-// a time, and returns each series' values as a range vector.
-func (p *Prometheus) boundaries(ctx context.Context, q string, from time.Time, step time.Duration, n int) (model.Matrix, error) {
-	vecs := make([]model.Vector, n+1)
-	errs := make([]error, n+1)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i := range vecs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			vecs[i], errs[i] = p.instantQuery(ctx, q, from.Add(time.Duration(i)*step))
-		}()
-	}
-	wg.Wait()
-	if err := firstErr(errs...); err != nil {
-		return nil, err
-	}
-	byKey := map[model.Fingerprint]*model.SampleStream{}
-	var out model.Matrix
-	for i, vec := range vecs {
-		t := model.TimeFromUnixNano(from.Add(time.Duration(i) * step).UnixNano())
-		for _, s := range vec {
-			fp := s.Metric.Fingerprint()
-			ss := byKey[fp]
-			if ss == nil {
-				ss = &model.SampleStream{Metric: s.Metric}
-				byKey[fp] = ss
-				out = append(out, ss)
-			}
-			ss.Values = append(ss.Values, model.SamplePair{Timestamp: t, Value: s.Value})
 		}
 	}
 	return out, nil
