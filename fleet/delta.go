@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -136,40 +137,31 @@ func (p *Prometheus) instantAt(ctx context.Context, q string, t time.Time) (mode
 }
 
 func (p *Prometheus) instantQuery(ctx context.Context, q string, t time.Time) (model.Vector, error) {
-	a, err := p.client()
-	if err != nil {
-		return nil, err
-	}
 	defer p.trace(q, time.Now())
-	v, _, _, err := a.Query(ctx, q, t)
+	a, err := p.query(ctx, "query", url.Values{"query": {q}, "time": {formatTime(t)}})
 	if err != nil {
 		return nil, p.describe(ctx, q, err)
 	}
-	switch v := v.(type) {
-	case model.Vector:
-		return v, nil
-	case *model.Scalar, nil:
+	switch a.resultType {
+	case "vector":
+		return a.vector(), nil
+	case "scalar", "string", "":
 		return nil, nil
 	}
-	return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want an instant vector", p.URL, q, v.Type())
+	return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want an instant vector", p.URL, q, a.resultType)
 }
 
 // rawAt runs an instant query of a range selector at t: the raw samples.
 func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Matrix, error) {
-	a, err := p.client()
-	if err != nil {
-		return nil, err
-	}
 	defer p.trace(q, time.Now())
-	v, _, _, err := a.Query(ctx, q, t)
+	a, err := p.query(ctx, "query", url.Values{"query": {q}, "time": {formatTime(t)}})
 	if err != nil {
 		return nil, p.describe(ctx, q, err)
 	}
-	m, ok := v.(model.Matrix)
-	if !ok {
-		return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, v.Type())
+	if a.resultType != "matrix" {
+		return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, a.resultType)
 	}
-	return m, nil
+	return a.matrix(), nil
 }
 
 // delta reads every counter's exact increase over [from, to].
@@ -184,29 +176,26 @@ func (p *Prometheus) rawAt(ctx context.Context, q string, t time.Time) (model.Ma
 // exactly one by one (see exact); the rest, nearly all of a fleet on
 // most windows, take instant queries for the whole fleet whatever its
 // size, with the latency histogram summed by the engine.
-func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, error) {
+func (p *Prometheus) delta(ctx context.Context, from, to time.Time, ready func(*window)) (*window, error) {
 	w := to.Sub(from)
 	r := p.resolution(w)
 	look := 60 * r // how far before from a last value still counts as the start
 	span := dur(w + look)
 	res := &window{deltas: values{}, hosts: map[instance]string{}}
 
-	// The hosts: every instance with a series over the window and the
-	// lookback, named by apierr_build_info's host label. The series API
-	// reads the index only, and misses no instance however short-lived.
-	a, err := p.client()
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	infos, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), to)
-	if err != nil {
-		return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
-	}
-	p.trace("series "+p.sel(buildInfoMetric), t0)
-	for _, s := range infos {
-		res.hosts[instanceOf(model.Metric(s))] = string(s["host"])
-	}
+	// Four questions at once: the hosts (every instance with a sample
+	// over the window and the lookback, named by apierr_build_info's host
+	// label: an instance however short-lived is there; not the series
+	// API, which VictoriaMetrics answers for whole days), the instances
+	// up at from and at to, and the
+	// restarts (the process start time changed within the span: max -
+	// min, not changes(), as MetricsQL's changes() also counts the step
+	// from before the range; the value at to itself is compared too, for
+	// a process younger than the last step).
+	var infos model.Vector
+	var liveFrom, liveTo map[instance]bool
+	var changed model.Vector
+	var errs [4]error
 	liveAt := func(t time.Time) (map[instance]bool, error) {
 		vec, err := p.instantAt(ctx, p.sel(buildInfoMetric), t)
 		live := map[instance]bool{}
@@ -215,23 +204,23 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		}
 		return live, err
 	}
-	liveFrom, err := liveAt(from)
-	if err != nil {
-		return nil, err
-	}
-	liveTo, err := liveAt(to)
-	if err != nil {
-		return nil, err
-	}
-	// Restarts: the process start time changed within the span.
-	// (max - min, not changes(): MetricsQL's changes() also counts the
-	// step from before the range. The value at to itself is compared too,
-	// for a process younger than the last step.)
 	st := fmt.Sprintf("%s[%s:%s]", p.sel(startTimeMetric), span, dur(r))
-	changed, err := p.instantAt(ctx, fmt.Sprintf("max_over_time(%[1]s) - min_over_time(%[1]s) > 0 or %[2]s - min_over_time(%[1]s) != 0",
-		st, p.sel(startTimeMetric)), to)
-	if err != nil {
+	parallel(
+		func() {
+			infos, errs[0] = p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), span), to)
+		},
+		func() { liveFrom, errs[1] = liveAt(from) },
+		func() { liveTo, errs[2] = liveAt(to) },
+		func() {
+			changed, errs[3] = p.instantAt(ctx, fmt.Sprintf("max_over_time(%[1]s) - min_over_time(%[1]s) > 0 or %[2]s - min_over_time(%[1]s) != 0",
+				st, p.sel(startTimeMetric)), to)
+		},
+	)
+	if err := firstErr(errs[:]...); err != nil {
 		return nil, err
+	}
+	for _, s := range infos {
+		res.hosts[instanceOf(s.Metric)] = string(s.Metric["host"])
 	}
 	special := map[instance]bool{}
 	for _, s := range changed {
@@ -250,15 +239,16 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 			continue
 		}
 		if before == nil {
-			t0 := time.Now()
-			seen, _, _, err := a.Series(ctx, []string{p.sel(buildInfoMetric)}, from.Add(-look), from)
+			// (An instant query, not the series API: VictoriaMetrics'
+			// answers whole days, which would take every instance seen
+			// earlier that day for one scraped before from.)
+			seen, err := p.instantAt(ctx, fmt.Sprintf("last_over_time(%s[%s])", p.sel(buildInfoMetric), dur(look)), from)
 			if err != nil {
-				return nil, p.describe(ctx, "series "+p.sel(buildInfoMetric), err)
+				return nil, err
 			}
-			p.trace("series "+p.sel(buildInfoMetric)+" before from", t0)
 			before = map[instance]bool{}
 			for _, s := range seen {
-				before[instanceOf(model.Metric(s))] = true
+				before[instanceOf(s.Metric)] = true
 			}
 			vec, err := p.instantAt(ctx, p.sel(startTimeMetric), to)
 			if err != nil {
@@ -300,30 +290,24 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		not = append(not, "instance!~"+strconv.Quote(strings.Join(names, "|")))
 	}
 	res.not = not
-	end, err := p.counters(ctx, to, not)
-	if err != nil {
-		return nil, err
-	}
-	start, err := p.counters(ctx, from, not)
-	if err != nil {
-		return nil, err
-	}
-	for k, e := range end {
-		d := e.v
-		if b := start[k]; b != nil && b.v <= d {
-			d -= b.v
-		} // else born in the window, or reset without a start time to show it: counts from 0
-		res.deltas.add(e.m, d)
+	if ready != nil {
+		ready(res)
 	}
 
-	// The few special instances, one by one, a few at a time.
+	// The fleet's counters at both ends and the special instances, one
+	// by one, a few at a time, all at once.
 	var ins []instance
 	for in := range special {
 		ins = append(ins, in)
 	}
 	sortInstances(ins)
 	reads := make([]exactRead, len(ins))
+	var end, start values
+	var endErr, startErr error
 	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); end, endErr = p.counters(ctx, to, not) }()
+	go func() { defer wg.Done(); start, startErr = p.counters(ctx, from, not) }()
 	sem := make(chan struct{}, 4)
 	for i, in := range ins {
 		wg.Add(1)
@@ -335,6 +319,16 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		}()
 	}
 	wg.Wait()
+	if err := firstErr(endErr, startErr); err != nil {
+		return nil, err
+	}
+	for k, e := range end {
+		d := e.v
+		if b := start[k]; b != nil && b.v <= d {
+			d -= b.v
+		} // else born in the window, or reset without a start time to show it: counts from 0
+		res.deltas.add(e.m, d)
+	}
 	for i, x := range reads {
 		if x.err != nil {
 			return nil, x.err
@@ -350,6 +344,16 @@ func (p *Prometheus) delta(ctx context.Context, from, to time.Time) (*window, er
 		}
 	}
 	return res, nil
+}
+
+// parallel runs fs at once and waits for them.
+func parallel(fs ...func()) {
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	wg.Wait()
 }
 
 // counters reads at t the counters per series, and the latency buckets

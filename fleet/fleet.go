@@ -70,6 +70,7 @@ type Prometheus struct {
 	Trace func(query string, took time.Duration)
 
 	api v1.API
+	raw api.Client // the queries' own decoding (decode.go)
 }
 
 // trace reports a query's duration to Trace.
@@ -116,7 +117,7 @@ func (p *Prometheus) client() (v1.API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus URL %q: %v", p.URL, err)
 	}
-	p.api = v1.NewAPI(c)
+	p.api, p.raw = v1.NewAPI(c), c
 	return p.api, nil
 }
 

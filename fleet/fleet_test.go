@@ -113,26 +113,26 @@ func TestPrometheus_Read(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The report is built from these rows as from databases, by
+			// host as --by host does.
+			r := report.Build(win, prev, fl.Sources, report.Options{TrendStep: to.Sub(from) / 4, By: report.ByHost})
+			fl.Apply(r)
 			codes := map[string]int64{}
-			for _, c := range fl.Source.Codes {
-				codes[c.Vendor+"/"+c.Code] += c.Count
+			for _, f := range r.Failures {
+				codes[f.Vendor+"/"+f.Code] += f.Count
 			}
 			want := map[string]int64{"stripe/card_declined": 6, "stripe/rate_limit": 7, "shopify/http_503": 5, "mollie/http_401": 10}
 			if !reflect.DeepEqual(codes, want) {
 				t.Errorf("Codes=%v, want %v", codes, want)
 			}
-			prevCodes := map[string]int64{}
-			for _, c := range fl.Source.PrevCodes {
-				prevCodes[c.Vendor+"/"+c.Code] += c.Count
-			}
 			// The previous window saw host-a's first scrapes only: a
 			// process that started before it, whose first values are
 			// history from before it, not counts within it.
-			if want := map[string]int64{}; !reflect.DeepEqual(prevCodes, want) {
-				t.Errorf("PrevCodes=%v, want %v", prevCodes, want)
+			if r.PreviousTotals.Errors != 0 {
+				t.Errorf("PreviousTotals=%+v, want none", r.PreviousTotals)
 			}
 			vendors := map[string][3]int64{}
-			for _, v := range fl.Source.Vendors {
+			for _, v := range r.Vendors {
 				vendors[v.Vendor] = [3]int64{v.Requests, v.Errors, v.Retryable}
 			}
 			if want := map[string][3]int64{"stripe": {50, 13, 7}, "shopify": {30, 5, 5}, "mollie": {30, 10, 0}, "github": {10, 0, 0}}; !reflect.DeepEqual(vendors, want) {
@@ -141,26 +141,21 @@ func TestPrometheus_Read(t *testing.T) {
 			wantHosts := []report.HostRow{{Host: "host-a", Requests: 50, Errors: 13, ErrorRate: 13.0 / 50},
 				{Host: "host-c", Requests: 30, Errors: 10, ErrorRate: 10.0 / 30}, {Host: "host-b", Requests: 30, Errors: 5, ErrorRate: 5.0 / 30},
 				{Host: "host-d", Requests: 10}}
-			if !reflect.DeepEqual(fl.Hosts, wantHosts) {
-				t.Errorf("Hosts=%+v, want %+v", fl.Hosts, wantHosts)
+			if !reflect.DeepEqual(r.Hosts, wantHosts) {
+				t.Errorf("Hosts=%+v, want %+v", r.Hosts, wantHosts)
 			}
-			// Per host, the same numbers as rows of their own.
-			for _, hs := range fl.PerHost {
-				var req, errs int64
-				for _, v := range hs.Source.Vendors {
-					req, errs = req+v.Requests, errs+v.Errors
-				}
-				var codes int64
-				for _, c := range hs.Source.Codes {
-					codes += c.Count
-				}
-				want := map[string][2]int64{"host-a": {50, 13}, "host-b": {30, 5}, "host-c": {30, 10}, "host-d": {10, 0}}[hs.Host]
-				if req != want[0] || errs != want[1] || codes != want[1] {
-					t.Errorf("PerHost %s: %d requests, %d errors, %d in codes, want %v", hs.Host, req, errs, codes, want)
+			// Per host, each host's failures.
+			groups := map[string]map[string]int64{}
+			for _, g := range r.Groups {
+				groups[g.Key] = map[string]int64{}
+				for _, f := range g.Failures {
+					groups[g.Key][f.Vendor+"/"+f.Code] = f.Count
 				}
 			}
-			if len(fl.PerHost) != 4 {
-				t.Errorf("PerHost: %d hosts, want 4", len(fl.PerHost))
+			wantGroups := map[string]map[string]int64{"host-a": {"stripe/card_declined": 6, "stripe/rate_limit": 7},
+				"host-b": {"shopify/http_503": 5}, "host-c": {"mollie/http_401": 10}, "host-d": {}}
+			if !reflect.DeepEqual(groups, wantGroups) {
+				t.Errorf("Groups=%v, want %v", groups, wantGroups)
 			}
 			sort.Strings(fl.Restarted)
 			if !reflect.DeepEqual(fl.Restarted, []string{"host-b", "host-d"}) || !reflect.DeepEqual(fl.Stopped, []string{"host-c"}) {
@@ -169,36 +164,17 @@ func TestPrometheus_Read(t *testing.T) {
 			if want := (report.Latency{P50: 62.5, P95: 400, P99: 480}); fl.Latency["stripe"] == nil || !near(*fl.Latency["stripe"], want) {
 				t.Errorf("Latency[stripe]=%v, want %v", fl.Latency["stripe"], want)
 			}
-			for k, want := range map[[2]string]int64{{"stripe", "card_declined"}: 6, {"stripe", "rate_limit"}: 7} {
+			for _, f := range r.Failures {
 				var sum int64
-				for _, v := range fl.Source.GroupTrend[k] {
+				for _, v := range f.Trend {
 					sum += v
 				}
-				if sum != want {
-					t.Errorf("GroupTrend[%v]=%v (sum %d), want sum %d", k, fl.Source.GroupTrend[k], sum, want)
+				if want := map[string]int64{"card_declined": 6, "rate_limit": 7}[f.Code]; want > 0 && sum != want {
+					t.Errorf("%s trend %v (sum %d), want sum %d", f.Code, f.Trend, sum, want)
 				}
 			}
-
-			// The report is built from these rows as from databases.
-			r := report.Build(win, prev, []report.Source{fl.Source}, report.Options{TrendStep: to.Sub(from) / 4})
-			fl.Apply(r)
-			if r.Totals.Requests != 120 || r.Totals.Errors != 28 || r.Totals.Malformed != 1 || r.Totals.Skipped != 3 {
-				t.Errorf("Totals=%+v, want 120 requests, 28 errors, 1 malformed, 3 skipped", r.Totals)
-			}
-			for _, f := range r.Failures {
-				switch f.Code {
-				case "card_declined":
-					if !f.Known || f.Message != "Your card was declined." || f.HTTPStatus != 402 || f.Change != "new" || !f.FirstSeen.IsZero() {
-						t.Errorf("card_declined: %+v, want known, the catalog's message, 402, new, no first seen", f)
-					}
-				case "http_503":
-					if f.Known || f.Message != "" || f.HTTPStatus != 503 || len(f.Hosts) != 1 || f.Hosts[0].Host != "host-b" {
-						t.Errorf("http_503: %+v, want unknown, no message, 503, on host-b", f)
-					}
-				}
-			}
-			if r.Source == nil || r.Source.Kind != "prometheus" || r.Source.URLs[0] != url {
-				t.Errorf("Source=%+v, want prometheus %s", r.Source, url)
+			if fl.Services {
+				t.Errorf("Services: true, want false (no service label)")
 			}
 
 			// The counts do not depend on the subqueries' resolution
@@ -209,8 +185,13 @@ func TestPrometheus_Read(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(fc.Source.Codes, fl.Source.Codes) || !reflect.DeepEqual(fc.Hosts, fl.Hosts) {
-				t.Errorf("at 3s resolution: Codes=%+v Hosts=%+v Restarted=%v, want %+v %+v", fc.Source.Codes, fc.Hosts, fc.Restarted, fl.Source.Codes, fl.Hosts)
+			rc := report.Build(win, prev, fc.Sources, report.Options{})
+			coarseCodes := map[string]int64{}
+			for _, f := range rc.Failures {
+				coarseCodes[f.Vendor+"/"+f.Code] += f.Count
+			}
+			if !reflect.DeepEqual(coarseCodes, codes) || !reflect.DeepEqual(rc.Hosts, r.Hosts) {
+				t.Errorf("at 3s resolution: Codes=%v Hosts=%+v Restarted=%v, want %v %+v", coarseCodes, rc.Hosts, fc.Restarted, codes, r.Hosts)
 			}
 
 			// A query the engine refuses is one line.
@@ -224,8 +205,9 @@ func TestPrometheus_Read(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(fl.Source.Codes) != 1 || fl.Source.Codes[0].Count != 5 || len(fl.Source.Vendors) != 1 || fl.Source.Vendors[0].Requests != 30 {
-				t.Errorf("--vendor shopify: Codes=%+v Vendors=%+v, want http_503 5 and 30 requests", fl.Source.Codes, fl.Source.Vendors)
+			rv := report.Build(win, prev, fl.Sources, report.Options{})
+			if len(rv.Failures) != 1 || rv.Failures[0].Count != 5 || len(rv.Vendors) != 1 || rv.Vendors[0].Requests != 30 {
+				t.Errorf("--vendor shopify: Failures=%+v Vendors=%+v, want http_503 5 and 30 requests", rv.Failures, rv.Vendors)
 			}
 		})
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/apierr/apierr/report"
@@ -30,45 +30,29 @@ type Filter struct {
 	Vendor string // only this vendor (case-insensitive); malformed and skipped lines are not per vendor
 }
 
-// Fleet is what a read found: the rows of the whole fleet, merged, for
-// report.Build, and what Build cannot take from a report.Source (hosts,
-// latency, skipped lines, where the numbers come from); Apply puts those
-// into a built report.
+// Fleet is what a read found: the report's rows, as report.Build takes
+// them from databases, and what Build cannot take from a report.Source
+// (latency, where the numbers come from); Apply puts those into a built
+// report.
 type Fleet struct {
-	Source report.Source
-	// Hosts is one row per host (apierr_build_info's host label, else the
-	// scrape's instance), most errors first.
-	Hosts []report.HostRow
-	// FailureHosts is, per (vendor, code), the hosts it occurred on, most first.
-	FailureHosts map[[2]string][]report.HostCount
+	// Sources are one per host (its Host set: apierr_build_info's host
+	// label, else the scrape's instance), with the host's vendors, codes,
+	// previous window's codes, malformed and skipped lines, and services
+	// when the counters carry a service label; then, last, one without a
+	// host with the trend, which the engine sums per (vendor, code) over
+	// the hosts. So a report built from them has the hosts, each
+	// failure's hosts and the failures per host (Options.By) of a report
+	// over the hosts' databases. A host's own trend is not read.
+	Sources []report.Source
 	// Latency is each vendor's p50/p95/p99 from the duration histogram.
 	Latency map[string]*report.Latency
-	Skipped []report.ReasonCount
 	// Restarted and Stopped name the hosts whose daemon restarted, or
 	// stopped reporting, inside the window (their segments were summed).
 	Restarted, Stopped []string
-	URL                string
-
-	// PerHost is each host's own rows (vendors, codes, malformed lines),
-	// for a report.Build that takes one source per host and names it;
-	// what is not per host (previous window, trends, messages) is in
-	// Source only.
-	PerHost []HostSource
-}
-
-// HostSource is one host's rows.
-type HostSource struct {
-	Host   string
-	Source report.Source
-}
-
-// points lists a window's values.
-func points(vs values) []*point {
-	out := make([]*point, 0, len(vs))
-	for _, p := range vs {
-		out = append(out, p)
-	}
-	return out
+	// Services says whether a counter carried a service label: without
+	// one, the sources have no services.
+	Services bool
+	URL      string
 }
 
 // Read reads the fleet's rows for window, and the failures of previous
@@ -81,6 +65,9 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
+	// The engines keep milliseconds: the window's edges are taken there.
+	win = report.Window{From: win.From.Truncate(time.Millisecond), To: win.To.Truncate(time.Millisecond)}
+	previous = report.Window{From: previous.From.Truncate(time.Millisecond), To: previous.To.Truncate(time.Millisecond)}
 	if !win.From.Before(win.To) {
 		return nil, fmt.Errorf("prometheus: empty window %s to %s", win.From.Format(time.RFC3339), win.To.Format(time.RFC3339))
 	}
@@ -91,8 +78,9 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	if _, err := p.client(); err != nil { // built once, before the goroutines share it
 		return nil, err
 	}
-	// The window and the previous window are read at once, the trend
-	// after the window (it sums what the window read at once).
+	// The window, the previous window and the trend are read at once;
+	// the trend once the window has told which instances are read one
+	// by one.
 	var cur, prev *window
 	var trend map[[2]string][]int64
 	var curErr, prevErr, trendErr error
@@ -100,165 +88,46 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if cur, curErr = p.delta(ctx, win.From, win.To); curErr == nil && step > 0 {
-			trend, trendErr = p.trend(ctx, win, step, cur, keep)
-		}
+		cur, curErr = p.delta(ctx, win.From, win.To, func(w *window) {
+			if step > 0 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					trend, trendErr = p.trend(ctx, win, step, w, keep)
+				}()
+			}
+		})
 	}()
 	go func() {
 		defer wg.Done()
 		if previous.From.Before(previous.To) {
-			prev, prevErr = p.delta(ctx, previous.From, previous.To)
+			prev, prevErr = p.delta(ctx, previous.From, previous.To, nil)
 		}
 	}()
 	wg.Wait()
 	if err := firstErr(curErr, prevErr, trendErr); err != nil {
 		return nil, err
 	}
-	hostOf := func(w *window, m model.Metric) string {
-		if h := w.hosts[instanceOf(m)]; h != "" {
-			return h
-		}
-		return string(m["instance"])
-	}
-	codeCounts := func(points []*point) []storage.CodeCount {
-		type variant struct{ vendor, code, category, retry string }
-		byVariant := map[variant]int64{}
-		for _, pt := range points {
-			if pt.m[model.MetricNameLabel] != errorsMetric || !keep(pt.m) {
-				continue
-			}
-			byVariant[variant{string(pt.m["vendor"]), string(pt.m["code"]), string(pt.m["category"]), string(pt.m["retry"])}] += count(pt.v)
-		}
-		out := make([]storage.CodeCount, 0, len(byVariant))
-		for v, n := range byVariant {
-			if n == 0 {
-				continue
-			}
-			c := storage.CodeCount{Vendor: v.vendor, Code: v.code, Category: v.category, Retry: v.retry, Count: n}
-			if describe != nil {
-				if e, ok := describe(v.vendor, v.code); ok {
-					c.Known, c.HTTPStatus, c.Range = true, e.HTTPStatus, e.Range
-				}
-			}
-			if c.HTTPStatus == 0 && strings.HasPrefix(c.Code, "http_") {
-				c.HTTPStatus, _ = strconv.Atoi(strings.TrimPrefix(c.Code, "http_"))
-			}
-			out = append(out, c)
-		}
-		sort.Slice(out, func(i, j int) bool {
-			a, b := out[i], out[j]
-			if a.Count != b.Count {
-				return a.Count > b.Count
-			}
-			return a.Vendor+"\x00"+a.Code+"\x00"+a.Category+a.Retry < b.Vendor+"\x00"+b.Code+"\x00"+b.Category+b.Retry
-		})
-		return out
-	}
 
-	fl := &Fleet{URL: p.URL, FailureHosts: map[[2]string][]report.HostCount{}, Latency: map[string]*report.Latency{}, Skipped: []report.ReasonCount{}}
-	fl.Source.Codes = codeCounts(points(cur.deltas))
-	if prev != nil {
-		fl.Source.PrevCodes = codeCounts(points(prev.deltas))
-	}
-	// Each host's own rows, for a Build that takes a source per host.
-	perHost := map[string][]*point{}
-	for _, pt := range cur.deltas {
-		if pt.m["instance"] == "" {
-			continue // summed over the fleet by the engine
+	fl := &Fleet{URL: p.URL, Latency: map[string]*report.Latency{}}
+	hosts := map[string]*hostRows{}
+	host := func(w *window, m model.Metric) *hostRows {
+		name := w.hosts[instanceOf(m)]
+		if name == "" {
+			name = string(m["instance"])
 		}
-		h := hostOf(cur, pt.m)
-		perHost[h] = append(perHost[h], pt)
-	}
-	for h, pts := range perHost {
-		hs := HostSource{Host: h}
-		hs.Source.Codes = codeCounts(pts)
-		vs := map[string]*storage.VendorCount{}
-		mal := map[string]int64{}
-		for _, pt := range pts {
-			n := count(pt.v)
-			switch name := pt.m[model.MetricNameLabel]; {
-			case name == malformedMetric:
-				mal[string(pt.m["reason"])] += n
-			case (name == requestsMetric || name == errorsMetric) && keep(pt.m) && n > 0:
-				v := vs[string(pt.m["vendor"])]
-				if v == nil {
-					v = &storage.VendorCount{Vendor: string(pt.m["vendor"])}
-					vs[v.Vendor] = v
-				}
-				switch r := pt.m["retry"]; {
-				case name == requestsMetric:
-					v.Requests += n
-				case r != "no" && r != "":
-					v.Errors += n
-					v.Retryable += n
-				default:
-					v.Errors += n
-				}
-			}
-		}
-		for _, v := range vs {
-			hs.Source.Vendors = append(hs.Source.Vendors, *v)
-		}
-		sort.Slice(hs.Source.Vendors, func(i, j int) bool { return hs.Source.Vendors[i].Vendor < hs.Source.Vendors[j].Vendor })
-		hs.Source.Malformed = reasons[storage.ReasonCount](mal, func(r string, n int64) storage.ReasonCount { return storage.ReasonCount{Reason: r, Count: n} })
-		fl.PerHost = append(fl.PerHost, hs)
-	}
-	sort.Slice(fl.PerHost, func(i, j int) bool { return fl.PerHost[i].Host < fl.PerHost[j].Host })
-	vendors := map[string]*storage.VendorCount{}
-	vendor := func(name string) *storage.VendorCount {
-		v := vendors[name]
-		if v == nil {
-			v = &storage.VendorCount{Vendor: name}
-			vendors[name] = v
-		}
-		return v
-	}
-	hosts := map[string]*report.HostRow{}
-	host := func(name string) *report.HostRow {
 		h := hosts[name]
 		if h == nil {
-			h = &report.HostRow{Host: name}
+			h = newHostRows(name)
 			hosts[name] = h
 		}
 		return h
 	}
-	failureHosts := map[[2]string]map[string]int64{}
-	malformed, skipped := map[string]int64{}, map[string]int64{}
 	buckets := map[string]map[float64]float64{} // vendor -> le -> count
 	for _, pt := range cur.deltas {
-		n := count(pt.v)
-		switch pt.m[model.MetricNameLabel] {
-		case requestsMetric:
-			if keep(pt.m) && n > 0 {
-				vendor(string(pt.m["vendor"])).Requests += n
-				host(hostOf(cur, pt.m)).Requests += n
-			}
-		case errorsMetric:
-			if !keep(pt.m) || n == 0 {
-				continue
-			}
-			v := vendor(string(pt.m["vendor"]))
-			v.Errors += n
-			if r := pt.m["retry"]; r != "no" && r != "" {
-				v.Retryable += n
-			}
-			h := hostOf(cur, pt.m)
-			host(h).Errors += n
-			k := [2]string{string(pt.m["vendor"]), string(pt.m["code"])}
-			if failureHosts[k] == nil {
-				failureHosts[k] = map[string]int64{}
-			}
-			failureHosts[k][h] += n
-		case malformedMetric:
-			malformed[string(pt.m["reason"])] += n
-		case skippedMetric:
-			skipped[string(pt.m["reason"])] += n
-		case bucketMetric:
-			if !keep(pt.m) {
-				continue
-			}
+		if pt.m[model.MetricNameLabel] == bucketMetric {
 			le, err := strconv.ParseFloat(string(pt.m["le"]), 64)
-			if err != nil {
+			if err != nil || !keep(pt.m) {
 				continue
 			}
 			vb := buckets[string(pt.m["vendor"])]
@@ -267,57 +136,38 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 				buckets[string(pt.m["vendor"])] = vb
 			}
 			vb[le] += math.Round(pt.v)
+			continue
 		}
+		if pt.m["instance"] == "" {
+			continue
+		}
+		h := host(cur, pt.m)
+		if pt.m["service"] != "" {
+			fl.Services = true
+		}
+		h.add(pt, keep)
 	}
-	for _, v := range vendors {
-		fl.Source.Vendors = append(fl.Source.Vendors, *v)
-	}
-	sort.Slice(fl.Source.Vendors, func(i, j int) bool {
-		a, b := fl.Source.Vendors[i], fl.Source.Vendors[j]
-		if a.Errors != b.Errors {
-			return a.Errors > b.Errors
-		}
-		return a.Vendor < b.Vendor
-	})
-	for _, h := range hosts {
-		if h.Requests > 0 {
-			h.ErrorRate = float64(h.Errors) / float64(h.Requests)
-		}
-		fl.Hosts = append(fl.Hosts, *h)
-	}
-	sort.Slice(fl.Hosts, func(i, j int) bool {
-		a, b := fl.Hosts[i], fl.Hosts[j]
-		if a.Errors != b.Errors {
-			return a.Errors > b.Errors
-		}
-		return a.Host < b.Host
-	})
-	for k, m := range failureHosts {
-		var hc []report.HostCount
-		for h, n := range m {
-			hc = append(hc, report.HostCount{Host: h, Count: n})
-		}
-		sort.Slice(hc, func(i, j int) bool {
-			if hc[i].Count != hc[j].Count {
-				return hc[i].Count > hc[j].Count
+	if prev != nil {
+		for _, pt := range prev.deltas {
+			if pt.m[model.MetricNameLabel] == errorsMetric && pt.m["instance"] != "" && keep(pt.m) {
+				host(prev, pt.m).addPrevious(pt)
 			}
-			return hc[i].Host < hc[j].Host
-		})
-		fl.FailureHosts[k] = hc
+		}
 	}
-	fl.Source.Malformed = reasons[storage.ReasonCount](malformed, func(r string, n int64) storage.ReasonCount { return storage.ReasonCount{Reason: r, Count: n} })
-	fl.Skipped = reasons[report.ReasonCount](skipped, func(r string, n int64) report.ReasonCount { return report.ReasonCount{Reason: r, Count: n} })
+	for _, h := range hosts {
+		fl.Sources = append(fl.Sources, h.source(describe))
+	}
+	sort.Slice(fl.Sources, func(i, j int) bool { return fl.Sources[i].Host < fl.Sources[j].Host })
+	if step > 0 {
+		all := report.Source{GroupTrend: trend, Trend: map[string][]int64{}}
+		for k, s := range trend {
+			all.Trend[k[0]] = addSeries(all.Trend[k[0]], s)
+		}
+		fl.Sources = append(fl.Sources, all)
+	}
 	for v, b := range buckets {
 		if l := latency(b); l != nil {
 			fl.Latency[v] = l
-		}
-	}
-	// What metrics cannot carry: the catalog's message for known codes.
-	if describe != nil {
-		for _, c := range fl.Source.Codes {
-			if e, ok := describe(c.Vendor, c.Code); ok && e.Message != "" {
-				fl.Source.Samples = append(fl.Source.Samples, storage.SampleCount{Vendor: c.Vendor, Code: c.Code, Message: e.Message, Count: c.Count})
-			}
 		}
 	}
 	for _, in := range cur.restarted {
@@ -326,14 +176,143 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	for _, in := range cur.stopped {
 		fl.Stopped = appendOnce(fl.Stopped, nameOf(cur, in))
 	}
-	if step > 0 {
-		fl.Source.GroupTrend = trend
-		fl.Source.Trend = map[string][]int64{}
-		for k, s := range fl.Source.GroupTrend {
-			fl.Source.Trend[k[0]] = addSeries(fl.Source.Trend[k[0]], s)
+	return fl, nil
+}
+
+// hostRows sums one host's counter increases into a report.Source's rows.
+type hostRows struct {
+	name      string
+	vendors   map[string]*storage.VendorCount
+	codes     map[variant]int64
+	prev      map[variant]int64
+	services  map[string]*storage.ServiceCount
+	perCode   map[[3]string]int64 // (vendor, code, service)
+	malformed map[string]int64
+	skipped   map[string]int64
+}
+
+// variant is a code's row: its labels but the host's.
+type variant struct{ vendor, code, category, retry string }
+
+func variantOf(m model.Metric) variant {
+	return variant{string(m["vendor"]), string(m["code"]), string(m["category"]), string(m["retry"])}
+}
+
+func newHostRows(name string) *hostRows {
+	return &hostRows{name: name, vendors: map[string]*storage.VendorCount{}, codes: map[variant]int64{}, prev: map[variant]int64{},
+		services: map[string]*storage.ServiceCount{}, perCode: map[[3]string]int64{}, malformed: map[string]int64{}, skipped: map[string]int64{}}
+}
+
+// add counts one series' increase. Malformed and skipped lines are not
+// per vendor: keep does not apply to them.
+func (h *hostRows) add(pt *point, keep func(model.Metric) bool) {
+	n := count(pt.v)
+	name := pt.m[model.MetricNameLabel]
+	switch {
+	case name == malformedMetric:
+		h.malformed[string(pt.m["reason"])] += n
+		return
+	case name == skippedMetric:
+		h.skipped[string(pt.m["reason"])] += n
+		return
+	case name != requestsMetric && name != errorsMetric || !keep(pt.m):
+		return
+	}
+	v := h.vendors[string(pt.m["vendor"])]
+	if v == nil {
+		v = &storage.VendorCount{Vendor: string(pt.m["vendor"])}
+		h.vendors[v.Vendor] = v
+	}
+	var svc *storage.ServiceCount
+	if s := string(pt.m["service"]); s != "" {
+		if svc = h.services[s]; svc == nil {
+			svc = &storage.ServiceCount{Service: s}
+			h.services[s] = svc
 		}
 	}
-	return fl, nil
+	if name == requestsMetric {
+		v.Requests += n
+		if svc != nil {
+			svc.Requests += n
+		}
+		return
+	}
+	v.Errors += n
+	if r := pt.m["retry"]; r != "no" && r != "" {
+		v.Retryable += n
+	}
+	h.codes[variantOf(pt.m)] += n
+	if svc != nil {
+		svc.Errors += n
+		h.perCode[[3]string{v.Vendor, string(pt.m["code"]), svc.Service}] += n
+	}
+}
+
+// addPrevious counts one error series' increase in the previous window.
+func (h *hostRows) addPrevious(pt *point) { h.prev[variantOf(pt.m)] += count(pt.v) }
+
+// source returns the host's rows, with what the catalog knows of its
+// codes: their status, range and message.
+func (h *hostRows) source(describe func(vendor, code string) (Entry, bool)) report.Source {
+	s := report.Source{Host: h.name}
+	for _, v := range h.vendors {
+		s.Vendors = append(s.Vendors, *v)
+	}
+	sort.Slice(s.Vendors, func(i, j int) bool { return s.Vendors[i].Vendor < s.Vendors[j].Vendor })
+	s.Codes = codeCounts(h.codes, describe)
+	s.PrevCodes = codeCounts(h.prev, describe)
+	if describe != nil {
+		for _, c := range s.Codes {
+			if e, ok := describe(c.Vendor, c.Code); ok && e.Message != "" {
+				s.Samples = append(s.Samples, storage.SampleCount{Vendor: c.Vendor, Code: c.Code, Message: e.Message, Count: c.Count})
+			}
+		}
+	}
+	for _, svc := range h.services {
+		s.Services = append(s.Services, *svc)
+	}
+	sort.Slice(s.Services, func(i, j int) bool { return s.Services[i].Service < s.Services[j].Service })
+	for k, n := range h.perCode {
+		if n > 0 {
+			s.CodeServices = append(s.CodeServices, storage.CodeServiceCount{Vendor: k[0], Code: k[1], Service: k[2], Count: n})
+		}
+	}
+	sort.Slice(s.CodeServices, func(i, j int) bool {
+		a, b := s.CodeServices[i], s.CodeServices[j]
+		return a.Vendor+"\x00"+a.Code+"\x00"+a.Service < b.Vendor+"\x00"+b.Code+"\x00"+b.Service
+	})
+	s.Malformed = reasons(h.malformed)
+	s.Skipped = reasons(h.skipped)
+	return s
+}
+
+// codeCounts lists the codes that occurred, most first, with what the
+// catalog knows of them.
+func codeCounts(byVariant map[variant]int64, describe func(vendor, code string) (Entry, bool)) []storage.CodeCount {
+	out := make([]storage.CodeCount, 0, len(byVariant))
+	for v, n := range byVariant {
+		if n == 0 {
+			continue
+		}
+		c := storage.CodeCount{Vendor: v.vendor, Code: v.code, Category: v.category, Retry: v.retry, Count: n}
+		if describe != nil {
+			if e, ok := describe(v.vendor, v.code); ok {
+				c.Known, c.HTTPStatus, c.Range = true, e.HTTPStatus, e.Range
+			}
+		}
+		if c.HTTPStatus == 0 && strings.HasPrefix(c.Code, "http_") {
+			c.HTTPStatus, _ = strconv.Atoi(strings.TrimPrefix(c.Code, "http_"))
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Vendor+"\x00"+a.Code+"\x00"+a.Category+a.Retry < b.Vendor+"\x00"+b.Code+"\x00"+b.Category+b.Retry
+	})
+	return out
 }
 
 // firstErr returns the first non-nil error: one line, not a joined list.
@@ -362,23 +341,20 @@ func appendOnce(list []string, s string) []string {
 	return append(list, s)
 }
 
-func reasons[T any](m map[string]int64, mk func(string, int64) T) []T {
-	names := make([]string, 0, len(m))
+// reasons lists the reasons that occurred, most first.
+func reasons(m map[string]int64) []storage.ReasonCount {
+	out := make([]storage.ReasonCount, 0, len(m))
 	for r, n := range m {
 		if n > 0 {
-			names = append(names, r)
+			out = append(out, storage.ReasonCount{Reason: r, Count: n})
 		}
 	}
-	sort.Slice(names, func(i, j int) bool {
-		if m[names[i]] != m[names[j]] {
-			return m[names[i]] > m[names[j]]
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
 		}
-		return names[i] < names[j]
+		return out[i].Reason < out[j].Reason
 	})
-	out := make([]T, 0, len(names))
-	for _, r := range names {
-		out = append(out, mk(r, m[r]))
-	}
 	return out
 }
 
@@ -397,30 +373,24 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 	if n <= 0 || n > 10000 {
 		return nil, nil
 	}
-	a, err := p.client()
-	if err != nil {
-		return nil, err
-	}
-	r := v1.Range{Start: win.From, End: win.From.Add(time.Duration(n) * step), Step: step}
 	rangeQuery := func(q string) (model.Matrix, error) {
 		t0 := time.Now()
-		v, _, _, err := a.QueryRange(ctx, q, r)
+		a, err := p.query(ctx, "query_range", url.Values{"query": {q}, "start": {formatTime(win.From)},
+			"end": {formatTime(win.From.Add(time.Duration(n) * step))}, "step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}})
 		p.trace(q+" (range)", t0)
 		if err != nil {
 			return nil, p.describe(ctx, q, err)
 		}
-		m, ok := v.(model.Matrix)
-		if !ok {
-			return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, v.Type())
+		if a.resultType != "matrix" {
+			return nil, fmt.Errorf("prometheus %s: query %s: got a %s, want a range vector", p.URL, q, a.resultType)
 		}
-		return m, nil
+		return a.matrix(), nil
 	}
-	var matrices []model.Matrix
 	m, err := rangeQuery(fmt.Sprintf("sum by (vendor, code) (%s)", p.sel(errorsMetric, w.not...)))
 	if err != nil {
 		return nil, err
 	}
-	matrices = append(matrices, m)
+	matrices := []model.Matrix{m}
 	if len(w.not) > 0 {
 		only := strings.Replace(w.not[0], "instance!~", "instance=~", 1)
 		if m, err = rangeQuery(p.sel(errorsMetric, only)); err != nil {
@@ -507,25 +477,13 @@ func latency(b map[float64]float64) *report.Latency {
 	return &report.Latency{P50: q(0.5), P95: q(0.95), P99: q(0.99)}
 }
 
-// Apply puts into a report built from f.Source what a report.Source cannot
-// carry: hosts, each failure's hosts, vendors' latency, skipped lines and
-// where the numbers come from.
+// Apply puts into a report built from f.Sources what a report.Source
+// cannot carry: vendors' latency and where the numbers come from.
 func (f *Fleet) Apply(r *report.Report) {
-	r.Hosts = append([]report.HostRow{}, f.Hosts...)
-	for i := range r.Failures {
-		if hc := f.FailureHosts[[2]string{r.Failures[i].Vendor, r.Failures[i].Code}]; hc != nil {
-			r.Failures[i].Hosts = hc
-		}
-	}
 	for i := range r.Vendors {
 		if l := f.Latency[r.Vendors[i].Vendor]; l != nil {
 			r.Vendors[i].Latency = l
 		}
-	}
-	r.Skipped = append([]report.ReasonCount{}, f.Skipped...)
-	r.Totals.Skipped = 0
-	for _, s := range f.Skipped {
-		r.Totals.Skipped += s.Count
 	}
 	r.Source = &report.SourceInfo{Kind: "prometheus", URLs: []string{f.URL}}
 }

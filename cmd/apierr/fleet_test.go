@@ -209,6 +209,14 @@ type fleetReport struct {
 		Requests, Errors int64
 	}
 	Source *struct{ Kind string }
+	Groups []struct {
+		Key      string
+		Failures []struct {
+			Vendor, Code  string
+			Count         int64
+			PreviousCount int64 `json:"previous_count"`
+		}
+	}
 }
 
 func fleetReportJSON(tb testing.TB, args ...string) fleetReport {
@@ -285,15 +293,17 @@ func TestReport_PrometheusFleet(t *testing.T) {
 
 	// The databases: their buckets are minutes, and no line is dated in
 	// the margins the rounding adds (log-a's history is two hours older).
-	dbs := fleetReportJSON(t, "--db", a.db, "--db", b.db, "--db", c.db,
-		"--from", from.UTC().Truncate(time.Minute).Format(time.RFC3339), "--to", to.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339))
+	dbArgs := []string{"--db", a.db, "--db", b.db, "--db", c.db,
+		"--from", from.UTC().Truncate(time.Minute).Format(time.RFC3339), "--to", to.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)}
+	dbs := fleetReportJSON(t, append(dbArgs, "--by", "host")...)
 	inWindow := int64(a.lines - 400 + b.lines + c.lines)
 	if dbs.Totals.Requests+dbs.Totals.Malformed != inWindow {
 		t.Fatalf("the databases hold %d requests and %d malformed lines in the window, want %d lines", dbs.Totals.Requests, dbs.Totals.Malformed, inWindow)
 	}
 	for engine, u := range map[string]string{"prometheus": prom, "victoria-metrics": vm} {
 		t.Run(engine, func(t *testing.T) {
-			got := fleetReportJSON(t, "--prometheus", u, "--from", from.UTC().Format(time.RFC3339Nano), "--to", to.UTC().Format(time.RFC3339Nano))
+			promArgs := []string{"--prometheus", u, "--from", from.UTC().Format(time.RFC3339Nano), "--to", to.UTC().Format(time.RFC3339Nano)}
+			got := fleetReportJSON(t, append(promArgs, "--by", "host")...)
 			if got.Source == nil || got.Source.Kind != "prometheus" {
 				t.Errorf("source %+v, want prometheus", got.Source)
 			}
@@ -305,21 +315,61 @@ func TestReport_PrometheusFleet(t *testing.T) {
 			within("requests", got.Totals.Requests, dbs.Totals.Requests, 0.005)
 			within("errors", got.Totals.Errors, dbs.Totals.Errors, 0.005)
 			within("malformed", got.Totals.Malformed, dbs.Totals.Malformed, 0.005)
-			rows := map[string][2]int64{}
-			for _, f := range dbs.Failures {
-				rows[f.Vendor+" "+f.Code] = [2]int64{0, f.Count}
+			// Every (vendor, code) row within 1%, over the fleet and on
+			// each host (--by host), and each host's total within 0.5%.
+			type row struct{ vendor, code string }
+			type counts struct{ got, want int64 }
+			compareRows := func(what string, got, want map[row]int64) {
+				rows := map[row]counts{}
+				var gotTotal, wantTotal int64
+				for k, n := range got {
+					rows[k] = counts{n, want[k]}
+					gotTotal += n
+				}
+				for k, n := range want {
+					rows[k] = counts{got[k], n}
+					wantTotal += n
+				}
+				var names []row
+				for k := range rows {
+					names = append(names, k)
+				}
+				sort.Slice(names, func(i, j int) bool { return names[i].vendor+" "+names[i].code < names[j].vendor+" "+names[j].code })
+				for _, k := range names {
+					within(what+k.vendor+" "+k.code, rows[k].got, rows[k].want, 0.01)
+				}
+				within(what+"errors", gotTotal, wantTotal, 0.005)
 			}
-			for _, f := range got.Failures {
-				r := rows[f.Vendor+" "+f.Code]
-				rows[f.Vendor+" "+f.Code] = [2]int64{f.Count, r[1]}
+			failures := func(r fleetReport) map[row]int64 {
+				m := map[row]int64{}
+				for _, f := range r.Failures {
+					m[row{f.Vendor, f.Code}] += f.Count
+				}
+				return m
 			}
-			var names []string
-			for k := range rows {
-				names = append(names, k)
+			compareRows("", failures(got), failures(dbs))
+			groups := func(r fleetReport) map[string]map[row]int64 {
+				m := map[string]map[row]int64{}
+				for _, g := range r.Groups {
+					m[g.Key] = map[row]int64{}
+					for _, f := range g.Failures {
+						m[g.Key][row{f.Vendor, f.Code}] += f.Count
+						if f.PreviousCount != 0 {
+							t.Errorf("--by host %s: %s %s previous count %d, want 0 (nothing before the window)", g.Key, f.Vendor, f.Code, f.PreviousCount)
+						}
+					}
+				}
+				return m
 			}
-			sort.Strings(names)
-			for _, k := range names {
-				within(k, rows[k][0], rows[k][1], 0.01)
+			gotGroups, wantGroups := groups(got), groups(dbs)
+			if len(wantGroups) != 3 || len(gotGroups) != len(wantGroups) {
+				t.Errorf("--by host: %d groups from the engine, %d from the databases, want 3", len(gotGroups), len(wantGroups))
+			}
+			for h, want := range wantGroups {
+				if gotGroups[h] == nil {
+					t.Errorf("--by host: no group for %s from the engine", h)
+				}
+				compareRows("--by host "+h+": ", gotGroups[h], want)
 			}
 			hostRows := map[string][2]int64{}
 			for _, h := range got.Hosts {
@@ -337,7 +387,30 @@ func TestReport_PrometheusFleet(t *testing.T) {
 			if len(got.Hosts) != len(dbs.Hosts) || len(dbs.Hosts) != 3 {
 				t.Errorf("hosts: %d from the engine, %d from the databases, want 3", len(got.Hosts), len(dbs.Hosts))
 			}
-			t.Logf("%d requests, %d errors, %d malformed, %d failure rows", got.Totals.Requests, got.Totals.Errors, got.Totals.Malformed, len(got.Failures))
+			// The other formats show the hosts as the databases' do.
+			for _, format := range []string{"table", "markdown", "csv", "html"} {
+				code, out, errs := run(t, "", append([]string{"report", "--format", format, "--top", "1000", "--by", "host"}, promArgs...)...)
+				_, dbOut, _ := run(t, "", append([]string{"report", "--format", format, "--top", "1000", "--by", "host"}, dbArgs...)...)
+				if code != 0 {
+					t.Fatalf("--format %s --by host: exit %d: %s", format, code, errs)
+				}
+				for _, h := range hosts {
+					for _, want := range []string{"Failures on host " + h.name, "FAILURES ON HOST " + strings.ToUpper(h.name), h.name + " ("} {
+						if strings.Contains(dbOut, want) != strings.Contains(out, want) {
+							t.Errorf("--format %s --by host: %q in the databases' report %v, in the engine's %v", format, want, strings.Contains(dbOut, want), strings.Contains(out, want))
+						}
+					}
+				}
+				if format == "csv" && strings.Count(out, "\n") != strings.Count(dbOut, "\n") {
+					t.Errorf("--format csv: %d lines from the engine, %d from the databases", strings.Count(out, "\n"), strings.Count(dbOut, "\n"))
+				}
+			}
+			// The counters carry no service label: --by service says so.
+			code, _, errs := run(t, "", append([]string{"report", "--by", "service"}, promArgs...)...)
+			if code != 1 || !strings.Contains(errs, "carry no service label") || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+				t.Errorf("--by service: exit %d, %q; want 1 and one line saying the counters carry no service label", code, errs)
+			}
+			t.Logf("%d requests, %d errors, %d malformed, %d failure rows, %d host groups", got.Totals.Requests, got.Totals.Errors, got.Totals.Malformed, len(got.Failures), len(got.Groups))
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/apierr/apierr/fleet"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apierr/apierr/classify"
+	"github.com/apierr/apierr/fleet"
 	"github.com/apierr/apierr/report"
 	"github.com/apierr/apierr/storage"
 	"github.com/mattn/go-isatty"
@@ -125,7 +125,10 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		if fl, err = prom.read(ctx, c.m, cat, window, only, len(dbs) > 0 || remote.active()); err != nil {
 			return err
 		}
-		sources = append(sources, fl.Source)
+		if *by == report.ByService && !fl.Services {
+			return fmt.Errorf("--by service: the counters at %s carry no service label; --db and --remote read services", fl.URL)
+		}
+		sources = append(sources, fl.Sources...)
 	} else if len(dbs) == 0 && !remote.active() {
 		dbs = append(dbs, c.m.dbPath("", cfg.DB))
 	}

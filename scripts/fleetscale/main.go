@@ -11,8 +11,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/apierr/apierr/fleet"
@@ -172,8 +174,21 @@ func read(args []string) error {
 	url := fs.String("url", "", "engine URL")
 	hours := fs.Float64("hours", 24, "window, hours before -end")
 	end := fs.Int64("end", time.Now().Unix(), "end, unix seconds")
+	byHost := fs.Bool("by-host", false, "group the failures by host")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the read to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	to := time.Unix(*end, 0)
 	w := report.Window{From: to.Add(-time.Duration(*hours * float64(time.Hour))), To: to}
@@ -188,9 +203,16 @@ func read(args []string) error {
 	if err != nil {
 		return err
 	}
-	r := report.Build(w, prev, []report.Source{fl.Source}, report.Options{TrendStep: w.To.Sub(w.From) / 24})
+	opts := report.Options{TrendStep: w.To.Sub(w.From) / 24}
+	if *byHost {
+		opts.By = report.ByHost
+	}
+	r := report.Build(w, prev, fl.Sources, opts)
 	fl.Apply(r)
-	fmt.Printf("report: %.2fs, %d hosts, %d requests, %d errors, %d failure groups\n",
-		time.Since(t0).Seconds(), len(r.Hosts), r.Totals.Requests, r.Totals.Errors, len(r.Failures))
+	if err := report.Render(io.Discard, r, report.JSON, false); err != nil {
+		return err
+	}
+	fmt.Printf("report: %.2fs, %d hosts, %d requests, %d errors, %d failure groups, %d host groups\n",
+		time.Since(t0).Seconds(), len(r.Hosts), r.Totals.Requests, r.Totals.Errors, len(r.Failures), len(r.Groups))
 	return nil
 }
