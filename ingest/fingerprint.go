@@ -128,6 +128,16 @@ func (fp *fingerprint) grow(src io.ReaderAt, size int64) error {
 	}
 }
 
+// sameStart reports whether o was taken of a file that starts as fp's
+// did, as far as fp's longest head reaches (o's file reaching as far).
+func (fp *fingerprint) sameStart(o fingerprint) bool {
+	i := len(fp.heads) - 1
+	if i < 0 || i >= len(o.heads) || fp.headLen(i) != o.headLen(i) {
+		return false
+	}
+	return fp.heads[i] == o.heads[i]
+}
+
 // readFull reads len(b) bytes at off; a short file is an error.
 func readFull(src io.ReaderAt, b []byte, off int64) (int, error) {
 	n, err := src.ReadAt(b, off)

@@ -480,3 +480,56 @@ func TestTailer_ResumeOldFingerprint(t *testing.T) {
 	c, _ := onePass(t, []ingest.Position{pos}, path)
 	c.exactlyOnce(t, sortedLines("b", 0, 10))
 }
+
+// TestTailer_CopyTruncateTwiceStopped: copytruncate twice, the copies out
+// of the tailer's sight until both truncations were seen (a daemon killed
+// before it read the first copy, then restarted after the second): each
+// copy is read from where the file stood when it was truncated, so only
+// the lines never read arrive, once.
+func TestTailer_CopyTruncateTwiceStopped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	hold := filepath.Join(dir, "hold") // out of the glob's sight
+	os.Mkdir(hold, 0o755)
+	var want []string
+	positions := []ingest.Position(nil)
+	for gen := 1; gen <= 3; gen++ {
+		read := withHeader(sortedLines(fmt.Sprintf("read%d", gen), 0, 100))
+		appendLines(t, path, read...)
+		c, next := onePass(t, positions, path)
+		c.exactlyOnceCounting(t, read)
+		positions = merged(positions, next)
+		if gen == 3 {
+			break
+		}
+		unread := sortedLines(fmt.Sprintf("unread%d", gen), 0, 40)
+		appendLines(t, path, unread...)
+		want = append(want, unread...)
+		copyFile(t, path, filepath.Join(hold, fmt.Sprintf("app.log.%d", gen)), 0)
+		os.Truncate(path, 0)
+	}
+	for gen := 1; gen <= 2; gen++ {
+		if err := os.Rename(filepath.Join(hold, fmt.Sprintf("app.log.%d", gen)), fmt.Sprintf("%s.%d", path, gen)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, next := onePass(t, positions, path+"*")
+	c.exactlyOnceCounting(t, want)
+	// And once more: every copy is now known, nothing arrives.
+	c, _ = onePass(t, merged(positions, next), path+"*")
+	c.exactlyOnceCounting(t, nil)
+}
+
+// merged is the positions a database holds after a pass: the pass's
+// positions over the earlier ones, by file.
+func merged(old, next []ingest.Position) []ingest.Position {
+	byKey := map[ingest.FileKey]ingest.Position{}
+	for _, p := range append(old, next...) {
+		byKey[p.Key] = p
+	}
+	var out []ingest.Position
+	for _, p := range byKey {
+		out = append(out, p)
+	}
+	return out
+}

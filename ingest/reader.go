@@ -297,9 +297,7 @@ func (r *fileReader) reset() {
 	if r.onTruncate != nil {
 		r.onTruncate(r.pos, r.tail)
 	}
-	if r.pos.Offset > 0 {
-		r.pos.PrevOffset, r.pos.PrevFingerprint = r.pos.Offset, r.pos.Fingerprint
-	}
+	r.pos.truncated(r.pos.Offset, r.pos.Fingerprint)
 	r.pos.Offset, r.tail = 0, nil
 	r.fp = fingerprint{}
 	if fi, err := r.f.Stat(); err == nil {

@@ -125,8 +125,15 @@ func NewTailer(positions []Position) *Tailer {
 	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
-		if p.PrevOffset > 0 && len(p.PrevFingerprint) > 0 {
-			t.ghosts = append(t.ghosts, ghost{pos: Position{Key: p.Key, Path: p.Path, Offset: p.PrevOffset, Fingerprint: p.PrevFingerprint}})
+		// Oldest first: identify tries the newest first.
+		for i := len(p.Earlier) - 1; i >= -1; i-- {
+			tr := Truncation{p.PrevOffset, p.PrevFingerprint}
+			if i >= 0 {
+				tr = p.Earlier[i]
+			}
+			if tr.Offset > 0 && len(tr.Fingerprint) > 0 && !continued(tr, p.Key, positions) {
+				t.ghosts = append(t.ghosts, ghost{pos: Position{Key: p.Key, Path: p.Path, Offset: tr.Offset, Fingerprint: tr.Fingerprint}})
+			}
 		}
 	}
 	return t
@@ -354,8 +361,7 @@ func (t *Tailer) consider(ctx context.Context, f found) error {
 		if err := r.resume(); errors.Is(err, errTruncated) {
 			// Truncated or replaced while nobody was reading it.
 			t.retire(st.pos, st.tail)
-			r.reset()
-			r.pos.PrevOffset, r.pos.PrevFingerprint = st.pos.Offset, st.pos.Fingerprint
+			r.reset() // records st.pos as the last truncation
 			reset = true
 		} else if err != nil {
 			file.Close()
@@ -392,6 +398,20 @@ func (t *Tailer) serviceOf(input int, path string) string {
 		return t.Services[input]
 	}
 	return ServiceFromPath(path)
+}
+
+// continued reports whether a file other than the truncated one (key) was
+// read from where the truncation left it, or further: a copy that starts
+// as the file did and whose position lies at or past the truncation's.
+// Its copy is known by its own position, and the truncation is done with.
+func continued(tr Truncation, key FileKey, positions []Position) bool {
+	fp := parseFingerprint(tr.Fingerprint)
+	for _, q := range positions {
+		if q.Key != key && q.Offset >= tr.Offset && fp.sameStart(parseFingerprint(q.Fingerprint)) {
+			return true
+		}
+	}
+	return false
 }
 
 // retire remembers where a file stood before it was truncated in place.

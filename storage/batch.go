@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -598,11 +601,42 @@ func upsertPositions(ctx context.Context, tx *sql.Tx, db *DB, b *Batch, now int6
 	w := db.rows(ctx, upsertCheckpoints)
 	for _, p := range b.positions {
 		if err := w.add(int64(p.Key.Dev), int64(p.Key.Ino), p.Path, p.Offset, nonNil(p.Fingerprint), p.PrevOffset,
-			nonNil(p.PrevFingerprint), now); err != nil {
+			nonNil(p.PrevFingerprint), encodeTruncations(p.Earlier), now); err != nil {
 			return err
 		}
 	}
 	return w.flush()
+}
+
+// encodeTruncations packs a position's earlier truncations: for each, its
+// offset (8 bytes) and its fingerprint's length (2 bytes), then the
+// fingerprint.
+func encodeTruncations(ts []ingest.Truncation) []byte {
+	b := []byte{}
+	for _, t := range ts {
+		if len(t.Fingerprint) > math.MaxUint16 {
+			continue
+		}
+		b = binary.BigEndian.AppendUint64(b, uint64(t.Offset))
+		b = binary.BigEndian.AppendUint16(b, uint16(len(t.Fingerprint)))
+		b = append(b, t.Fingerprint...)
+	}
+	return b
+}
+
+// decodeTruncations unpacks encodeTruncations; what does not parse is
+// dropped (a copy of such a truncation is then read from its start).
+func decodeTruncations(b []byte) []ingest.Truncation {
+	var ts []ingest.Truncation
+	for len(b) >= 10 {
+		off, n := int64(binary.BigEndian.Uint64(b)), int(binary.BigEndian.Uint16(b[8:]))
+		if len(b) < 10+n {
+			break
+		}
+		ts = append(ts, ingest.Truncation{Offset: off, Fingerprint: bytes.Clone(b[10 : 10+n])})
+		b = b[10+n:]
+	}
+	return ts
 }
 
 func nonNil(b []byte) []byte {
@@ -614,7 +648,7 @@ func nonNil(b []byte) []byte {
 
 // Positions returns every saved input position.
 func (db *DB) Positions(ctx context.Context) ([]ingest.Position, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint FROM checkpoints ORDER BY path`)
+	rows, err := db.db.QueryContext(ctx, `SELECT dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, earlier FROM checkpoints ORDER BY path`)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -623,9 +657,11 @@ func (db *DB) Positions(ctx context.Context) ([]ingest.Position, error) {
 	for rows.Next() {
 		var p ingest.Position
 		var dev, ino int64
-		if err := rows.Scan(&dev, &ino, &p.Path, &p.Offset, &p.Fingerprint, &p.PrevOffset, &p.PrevFingerprint); err != nil {
+		var earlier []byte
+		if err := rows.Scan(&dev, &ino, &p.Path, &p.Offset, &p.Fingerprint, &p.PrevOffset, &p.PrevFingerprint, &earlier); err != nil {
 			return nil, err
 		}
+		p.Earlier = decodeTruncations(earlier)
 		p.Key = ingest.FileKey{Dev: uint64(dev), Ino: uint64(ino)}
 		out = append(out, p)
 	}

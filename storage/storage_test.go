@@ -1,10 +1,12 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -98,6 +100,28 @@ func TestDB_Commit(t *testing.T) {
 	ps, err := db.Positions(ctx)
 	if err != nil || len(ps) != 1 || ps[0].Offset != 2000 || ps[0].Key != pos.Key || string(ps[0].Fingerprint) != `{"ts"` {
 		t.Fatalf("Positions=%+v, %v", ps, err)
+	}
+}
+
+// TestDB_PositionTruncations: a position's last and earlier truncations
+// come back as they were committed.
+func TestDB_PositionTruncations(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	pos := ingest.Position{Key: ingest.FileKey{Dev: 1, Ino: 3}, Path: "/var/log/app.log", Offset: 10, Fingerprint: []byte("fp-now"),
+		PrevOffset: 900, PrevFingerprint: []byte("fp-900"),
+		Earlier: []ingest.Truncation{{Offset: 700, Fingerprint: []byte("fp-700")}, {Offset: 5000, Fingerprint: bytes.Repeat([]byte("x"), 300)}}}
+	b := db.NewBatch()
+	b.SetPosition(pos)
+	if err := db.Commit(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Positions(ctx)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("Positions=%+v, %v", ps, err)
+	}
+	if !reflect.DeepEqual(ps[0], pos) {
+		t.Errorf("Positions=%+v\nwant %+v", ps[0], pos)
 	}
 }
 

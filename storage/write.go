@@ -253,12 +253,12 @@ var (
 		cols: 7,
 	}
 	upsertCheckpoints = &upsert{
-		head: `INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, updated_at) VALUES`,
+		head: `INSERT INTO checkpoints (dev, ino, path, offset, fingerprint, prev_offset, prev_fingerprint, earlier, updated_at) VALUES`,
 		conflict: `ON CONFLICT (dev, ino) DO UPDATE SET
 			path = excluded.path, offset = excluded.offset, fingerprint = excluded.fingerprint,
 			prev_offset = excluded.prev_offset, prev_fingerprint = excluded.prev_fingerprint,
-			updated_at = excluded.updated_at`,
-		cols: 8,
+			earlier = excluded.earlier, updated_at = excluded.updated_at`,
+		cols: 9,
 	}
 )
 
