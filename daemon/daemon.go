@@ -325,18 +325,12 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 		case <-ctx.Done():
 			return false, nil
 		case <-s.Signals:
-			if err := s.p.wait(); err != nil {
-				return false, err
-			}
-			if s.reloadNow() && s.restartNow() {
-				return true, nil
+			if restart, err := s.reloadRequested(); restart || err != nil {
+				return restart, err
 			}
 		case <-s.reload:
-			if err := s.p.wait(); err != nil {
-				return false, err
-			}
-			if s.reloadNow() && s.restartNow() {
-				return true, nil
+			if restart, err := s.reloadRequested(); restart || err != nil {
+				return restart, err
 			}
 		case r, ok := <-results:
 			if !ok {
@@ -378,6 +372,16 @@ func (s *Server) loop(ctx context.Context, results <-chan *result) (restart bool
 			}
 		}
 	}
+}
+
+// reloadRequested reloads once the running commit has ended (a reload
+// may change what commits read); it reports whether the tailer must
+// restart now.
+func (s *Server) reloadRequested() (restart bool, err error) {
+	if err := s.p.wait(); err != nil {
+		return false, err
+	}
+	return s.reloadNow() && s.restartNow(), nil
 }
 
 // reloadNow loads the new settings and applies them at once when the

@@ -161,24 +161,24 @@ func (in *interner) redact(msg string) string {
 	if s, ok := (*in)[msg]; ok {
 		return s
 	}
-	if *in == nil || len(*in) >= maxInterned {
-		*in = make(interner)
-	}
-	s := classify.Redact(msg)
-	(*in)[msg] = s
-	return s
+	return in.keep(msg, classify.Redact(msg))
 }
 
 func (in *interner) get(b []byte) string {
 	if s, ok := (*in)[string(b)]; ok {
 		return s
 	}
+	s := string(b)
+	return in.keep(s, s)
+}
+
+// keep remembers v under k, starting afresh at the bound, and returns v.
+func (in *interner) keep(k, v string) string {
 	if *in == nil || len(*in) >= maxInterned {
 		*in = make(interner)
 	}
-	s := string(b)
-	(*in)[s] = s
-	return s
+	(*in)[k] = v
+	return v
 }
 
 func (w *worker) refresh() {

@@ -161,7 +161,7 @@ func (p *Prometheus) Read(ctx context.Context, win, previous report.Window, step
 	if step > 0 {
 		all := report.Source{GroupTrend: trend, Trend: map[string][]int64{}}
 		for k, s := range trend {
-			all.Trend[k[0]] = addSeries(all.Trend[k[0]], s)
+			all.Trend[k[0]] = report.AddSeries(all.Trend[k[0]], s)
 		}
 		fl.Sources = append(fl.Sources, all)
 	}
@@ -431,16 +431,6 @@ func (p *Prometheus) trend(ctx context.Context, win report.Window, step time.Dur
 		}
 	}
 	return out, nil
-}
-
-func addSeries(a, b []int64) []int64 {
-	if len(a) < len(b) {
-		a = append(a, make([]int64, len(b)-len(a))...)
-	}
-	for i, v := range b {
-		a[i] += v
-	}
-	return a
 }
 
 // latency computes p50, p95 and p99 in milliseconds from cumulative

@@ -348,8 +348,14 @@ func (f Framing) Boundary(data []byte) int {
 	if f == FramingNone {
 		return bytes.LastIndexByte(data, '\n') + 1
 	}
-	var open [2]bool
-	cut := 0
+	_, cut := f.walk([2]bool{}, data)
+	return cut
+}
+
+// walk reads the frames of data's whole lines, from the streams open
+// before them, and returns the streams open after them and the offset
+// past the last line after which none was open.
+func (f Framing) walk(open [2]bool, data []byte) (after [2]bool, cut int) {
 	for off := 0; off < len(data); {
 		i := bytes.IndexByte(data[off:], '\n')
 		if i < 0 {
@@ -364,28 +370,17 @@ func (f Framing) Boundary(data []byte) int {
 			cut = off
 		}
 	}
-	return cut
+	return open, cut
 }
 
 // Open returns, per stream (stdout, stderr), whether a message is left
 // open after data's whole lines, given the streams open before them: where
 // a reader that had to cut inside messages stands (see Continue).
 func (f Framing) Open(before [2]bool, data []byte) [2]bool {
-	open := before
 	if f == FramingNone {
-		return open
+		return before
 	}
-	for off := 0; off < len(data); {
-		i := bytes.IndexByte(data[off:], '\n')
-		if i < 0 {
-			break
-		}
-		s, partial, ok := frameState(f, data[off:off+i])
-		off += i + 1
-		if ok {
-			open[s-StreamStdout] = partial
-		}
-	}
+	open, _ := f.walk(before, data)
 	return open
 }
 

@@ -177,7 +177,7 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 		}
 		for vendor, series := range s.Trend {
 			if row := vendors[vendor]; row != nil {
-				row.Trend = addSeries(row.Trend, series)
+				row.Trend = AddSeries(row.Trend, series)
 			}
 		}
 	}
@@ -264,7 +264,7 @@ func Build(window, previous Window, sources []Source, opt Options) *Report {
 			}
 		}
 		for k, series := range s.GroupTrend {
-			trends[key{k[0], k[1]}] = addSeries(trends[key{k[0], k[1]}], series)
+			trends[key{k[0], k[1]}] = AddSeries(trends[key{k[0], k[1]}], series)
 		}
 		for k, t := range s.FirstSeen {
 			kk := key{k[0], k[1]}
@@ -388,7 +388,9 @@ func cut[T any](f []T, top int) []T {
 	return f
 }
 
-func addSeries(a, b []int64) []int64 {
+// AddSeries adds trend series b to a, bucket by bucket, growing a to b's
+// length, and returns a.
+func AddSeries(a, b []int64) []int64 {
 	if len(a) < len(b) {
 		a = append(a, make([]int64, len(b)-len(a))...)
 	}

@@ -190,7 +190,7 @@ func vendorChart(r *Report) chart {
 			continue
 		}
 		if len(drawn) == maxSeries {
-			others = addSeries(others, v.Trend)
+			others = AddSeries(others, v.Trend)
 			continue
 		}
 		c.Series = append(c.Series, series{Name: Clean(v.Vendor, 40), Total: v.Errors})
@@ -223,9 +223,9 @@ func splitChart(r *Report) chart {
 	var retry, perm []int64
 	for _, f := range r.all {
 		if f.Retry != "no" && f.Retry != "" {
-			retry = addSeries(retry, f.Trend)
+			retry = AddSeries(retry, f.Trend)
 		} else {
-			perm = addSeries(perm, f.Trend)
+			perm = AddSeries(perm, f.Trend)
 		}
 	}
 	steps := max(len(retry), len(perm))

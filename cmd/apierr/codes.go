@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -91,12 +90,8 @@ func (c *CodesCommand) drafts(ctx context.Context, cat *classify.Catalog, path, 
 			return usageErrorf("--out %s: not a directory", dir)
 		}
 	}
-	db := storage.NewDB(path)
-	db.ReadOnly = true
-	if err := db.Open(); err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return fmt.Errorf("no database at %s: run 'apierr run' or 'apierr ingest' first, or name it with --db", path)
-		}
+	db, err := openForReading(path)
+	if err != nil {
 		return err
 	}
 	defer db.Close()

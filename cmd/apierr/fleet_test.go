@@ -33,12 +33,7 @@ func newFleetHost(tb testing.TB, name string, stride int) *fleetHost {
 	tb.Helper()
 	h := &fleetHost{name: name, dir: tb.TempDir(), stride: stride, next: stride}
 	h.log, h.db, h.config = filepath.Join(h.dir, "app.log"), filepath.Join(h.dir, name+".db"), filepath.Join(h.dir, "apierr.yaml")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h.addr = ln.Addr().String()
-	ln.Close()
+	h.addr = freeAddr(tb)
 	os.WriteFile(h.log, nil, 0o644)
 	os.WriteFile(h.config, []byte(fmt.Sprintf("host: %s\ndb: %s\ninputs: [{paths: [%q]}]\nflush_interval: 100ms\nmetrics_listen: %s\n",
 		name, h.db, h.log, h.addr)), 0o644)
@@ -128,7 +123,7 @@ func startFleetEngines(tb testing.TB, hosts []*fleetHost) (prom, vm string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	start := func(name string, ready string, args ...string) string {
-		addr := fleetFreeAddr(tb)
+		addr := freeAddr(tb)
 		for i := range args {
 			args[i] = strings.ReplaceAll(args[i], "ADDR", addr)
 		}
@@ -185,7 +180,9 @@ remote_write:
 	return prom, vm
 }
 
-func fleetFreeAddr(tb testing.TB) string {
+// freeAddr returns a loopback address no one listens on, for a process
+// to listen on.
+func freeAddr(tb testing.TB) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -385,12 +384,7 @@ func TestGrafanaDashboard_Queries(t *testing.T) {
 
 	// Prometheus on loopback: a one-second scrape of the daemon, the
 	// rules evaluated every second, storage in a temporary directory.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := ln.Addr().String()
-	ln.Close()
+	web := freeAddr(t)
 	dir := t.TempDir()
 	var ruleFiles []string
 	for _, f := range []string{promRules, promAlerts} {

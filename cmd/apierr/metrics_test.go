@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -217,12 +216,7 @@ func TestPrometheus(t *testing.T) {
 	waitFor(t, "every line committed", func() bool { c := readCounts(t, dbPath); return c.requests+c.malformed == n })
 	want := readCounts(t, dbPath)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := ln.Addr().String()
-	ln.Close()
+	web := freeAddr(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(fmt.Sprintf(
 		"global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: apierr\n    static_configs: [{targets: [%q]}]\n", addr)), 0o644)

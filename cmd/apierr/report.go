@@ -142,12 +142,8 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	for _, path := range dbs {
-		db := storage.NewDB(path)
-		db.ReadOnly = true
-		if err := db.Open(); err != nil {
-			if errors.Is(err, storage.ErrNotExist) {
-				return fmt.Errorf("no database at %s: run 'apierr run' or 'apierr ingest' first, or name it with --db", path)
-			}
+		db, err := openForReading(path)
+		if err != nil {
 			return err
 		}
 		s, err := report.ReadSource(ctx, db, report.Query{Window: window, Previous: report.PreviousOf(window), Step: report.TrendStep(window), Vendor: only, Service: *service})
@@ -439,4 +435,18 @@ func (c condition) holds(v float64) bool {
 		return v <= c.limit
 	}
 	return v == c.limit
+}
+
+// openForReading opens the database at path read-only, saying how to make
+// one when there is none.
+func openForReading(path string) (*storage.DB, error) {
+	db := storage.NewDB(path)
+	db.ReadOnly = true
+	if err := db.Open(); err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: run 'apierr run' or 'apierr ingest' first, or name it with --db", path)
+		}
+		return nil, err
+	}
+	return db, nil
 }
