@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -89,6 +90,23 @@ func sameVector(a, b model.Vector) bool {
 	return true
 }
 
+// foldedKey finds the answer's keys whatever their case, as encoding/json
+// matches them (Unicode case folding included).
+var foldedKey = regexp.MustCompile(`(?i)"(status|data|resulttype|result|metric|values?)"`)
+
+// foldedKeys reports whether b names one of the answer's keys in another
+// case than the API's.
+func foldedKeys(b []byte) bool {
+	for _, m := range foldedKey.FindAll(b, -1) {
+		switch string(m) {
+		case `"status"`, `"data"`, `"resultType"`, `"result"`, `"metric"`, `"value"`, `"values"`:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // FuzzDecodeAnswer: no panics, and what decodes as a vector decodes the
 // same through encoding/json.
 func FuzzDecodeAnswer(f *testing.F) {
@@ -103,6 +121,9 @@ func FuzzDecodeAnswer(f *testing.F) {
 		typ, vec, _, err := clientDecode(b)
 		if err != nil || typ != "vector" {
 			return // the client refuses some answers this decoder takes (label names it finds invalid)
+		}
+		if foldedKeys(b) {
+			return // encoding/json reads "metriC" as "metric"; the API's keys are as named, and so is what this decoder reads
 		}
 		if got := a.vector(); !sameVector(got, vec) {
 			t.Errorf("vector=%v, want %v", got, vec)
