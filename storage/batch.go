@@ -186,10 +186,17 @@ func (b *Batch) AddSkipped(t time.Time, reason string) { b.own.AddSkipped(t, rea
 // batches: merged in input order, the same input gives the same counts.
 func (b *Batch) Merge(t *Tally) {
 	b.n += t.n
-	b.admit(t)
+	// Most tallies bring no value the caps have not admitted: then no
+	// label folds, and the keys are the batch's as they stand.
+	fold := b.admit(t)
 	for k, c := range t.calls {
-		vendor := b.caps.vendor(k.vendor, b.limits.Vendors)
-		rk := reqKey{k.bucket, vendor, b.caps.service(k.service, b.limits.Services)}
+		rk := reqKey{k.bucket, k.vendor, k.service}
+		ek := epKey{k.bucket, k.vendor, k.endpoint}
+		if fold {
+			rk.vendor = b.caps.vendor(k.vendor, b.limits.Vendors)
+			rk.service = b.caps.service(k.service, b.limits.Services)
+			ek.vendor, ek.endpoint = rk.vendor, b.caps.endpoint(rk.vendor, k.endpoint, b.limits.EndpointsPerVendor)
+		}
 		r := b.reqs[rk]
 		if r == nil {
 			r = b.reqSlab.new()
@@ -198,9 +205,6 @@ func (b *Batch) Merge(t *Tally) {
 		r.requests += c.requests
 		r.errors += c.errors
 		r.retryable += c.retryable
-		b.summary.Requests[vendor] += c.requests
-		b.summary.ServiceRequests[ServiceLabels{vendor, rk.service}] += c.requests
-		ek := epKey{k.bucket, vendor, b.caps.endpoint(vendor, k.endpoint, b.limits.EndpointsPerVendor)}
 		e := b.eps[ek]
 		if e == nil {
 			e = b.epSlab.new()
@@ -211,37 +215,66 @@ func (b *Batch) Merge(t *Tally) {
 		e.hist.Merge(&c.hist)
 	}
 	for k, e := range t.errs {
-		g := &k.group
-		vendor := b.caps.vendor(g.vendor, b.limits.Vendors)
-		known := e.known && vendor == g.vendor
-		code := b.caps.code(vendor, g.code, known, b.limits.CodesPerVendor)
-		known = known && code == g.code
-		g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
-		g.service = b.caps.service(g.service, b.limits.Services)
+		known := e.known
+		if fold {
+			g := &k.group
+			vendor := b.caps.vendor(g.vendor, b.limits.Vendors)
+			known = known && vendor == g.vendor
+			code := b.caps.code(vendor, g.code, known, b.limits.CodesPerVendor)
+			known = known && code == g.code
+			g.vendor, g.code, g.endpoint = vendor, code, b.caps.endpoint(vendor, g.endpoint, b.limits.EndpointsPerVendor)
+			g.service = b.caps.service(g.service, b.limits.Services)
+		}
 		m := b.errs[k]
 		if m == nil {
 			m = b.errSlab.new()
-			*m = errAgg{rng: e.rng, known: known, first: e.first, last: e.last}
+			*m = errAgg{rng: e.rng, first: e.first, last: e.last}
 			b.errs[k] = m
 		}
+		m.known = m.known || known
 		m.count += e.count
 		m.first, m.last = min(m.first, e.first), max(m.last, e.last)
-		l := ErrorLabels{vendor, code, string(g.category), string(g.retry)}
-		b.summary.Errors[l] += e.count
-		b.summary.ServiceErrors[ServiceErrorLabels{l, g.service}] += e.count
-		if known {
-			b.known[l] = true
-		}
 	}
 	for k, n := range t.malformed {
 		b.malformed[k] += n
-		b.summary.Malformed[k.reason] += n
 	}
 	for k, n := range t.skipped {
 		b.skipped[k] += n
-		b.summary.Skipped[k.reason] += n
 	}
 	b.mergeSamples(t)
+}
+
+// summarize sets the batch's summary from its counts: what the lifetime
+// totals and the counters add at its commit. Done once a commit over the
+// batch's rows, not once a merge over each tally's.
+func (b *Batch) summarize() {
+	s := &b.summary
+	for _, m := range []map[string]int64{s.Requests, s.Malformed, s.Skipped} {
+		clear(m)
+	}
+	clear(s.Errors)
+	clear(s.ServiceRequests)
+	clear(s.ServiceErrors)
+	clear(b.known)
+	for k, r := range b.reqs {
+		s.Requests[k.vendor] += r.requests
+		s.ServiceRequests[ServiceLabels{k.vendor, k.service}] += r.requests
+	}
+	for k, e := range b.errs {
+		g := &k.group
+		l := ErrorLabels{g.vendor, g.code, string(g.category), string(g.retry)}
+		s.Errors[l] += e.count
+		s.ServiceErrors[ServiceErrorLabels{l, g.service}] += e.count
+		if e.known {
+			b.known[l] = true
+		}
+	}
+	for k, n := range b.malformed {
+		s.Malformed[k.reason] += n
+	}
+	for k, n := range b.skipped {
+		s.Skipped[k.reason] += n
+	}
 }
 
 // firstSight is a value a tally saw that the caps have not yet admitted.
@@ -262,7 +295,8 @@ const (
 
 // admit offers the caps the tally's new values in the order the tally first
 // saw them: the first come are admitted, and first means first in the input.
-func (b *Batch) admit(t *Tally) {
+// It reports whether the tally had any: only then may a label fold.
+func (b *Batch) admit(t *Tally) bool {
 	var news []firstSight
 	for k, c := range t.calls {
 		if !b.caps.hasVendor(k.vendor) || !b.caps.hasService(k.service) || !b.caps.endpoints[k.vendor][k.endpoint] {
@@ -276,7 +310,7 @@ func (b *Batch) admit(t *Tally) {
 		}
 	}
 	if len(news) == 0 {
-		return
+		return false
 	}
 	sort.Slice(news, func(i, j int) bool {
 		if news[i].seq != news[j].seq {
@@ -295,6 +329,7 @@ func (b *Batch) admit(t *Tally) {
 			b.caps.endpoint(v, f.endpoint, b.limits.EndpointsPerVendor)
 		}
 	}
+	return true
 }
 
 // mergeSamples adds the tally's sample messages of codes that were not
@@ -348,6 +383,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 		clear(b.committed.Skipped)
 		return nil
 	}
+	b.summarize()
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("commit: %w", translate(err))

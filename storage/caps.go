@@ -142,7 +142,7 @@ func (c *caps) hasVendor(vendor string) bool { return c.knownVendor(vendor) || c
 
 // hasCode reports whether vendor and its code pass the caps as they stand.
 func (c *caps) hasCode(vendor, code string, known bool) bool {
-	return c.hasVendor(vendor) && (known || c.codes[vendor][code])
+	return c.hasVendor(vendor) && (known && vendor != Other || c.codes[vendor][code])
 }
 
 // service returns s, or Other if it is over the cap; "" (no service
