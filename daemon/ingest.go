@@ -82,7 +82,7 @@ func (p *Pipeline) ReadStream(ctx context.Context, r io.Reader) error {
 					open = framing.Open(open, ch.Data[len(ch.Data)-len(line)-1:])
 				}
 			}
-			full := len(ch.Data) >= 1<<20 || ch.TooLong > 0
+			full := len(ch.Data) >= ingest.ChunkSize || ch.TooLong > 0
 			if framing != ingest.FramingNone && (open[0] || open[1]) {
 				full = len(ch.Data) >= lineMax || ch.TooLong > 0 // cut inside a message only past the limit
 			}

@@ -93,10 +93,18 @@ func (p *blockPool) put(b *[]byte) {
 	}
 }
 
-// fileReader reads one file in large blocks, from a line boundary. It
-// never consumes a partial last line, and skips lines over the limit
-// without holding them in memory: its memory is one block, whatever the
-// file holds.
+// ChunkSize is the size of the blocks files are read in, and so the most
+// a chunk holds, but for a line longer than a block, which is read on
+// in a buffer of its own. Every chunk in flight between the reader, the
+// workers and the writer holds one: a megabyte a block had them take a
+// quarter of the heap, and on traffic of many groups the collector ran
+// again after every half megabyte allocated.
+const ChunkSize = 512 << 10
+
+// fileReader reads one file in blocks of ChunkSize, from a line boundary.
+// It never consumes a partial last line, and skips lines over the limit
+// without holding them in memory: its memory is a block, or a line up to
+// the limit and a block, whatever the file holds.
 type fileReader struct {
 	blocks   *blockPool // of []byte with capacity block+readRoom
 	f        *os.File   // the file; nil for a decompressed stream
@@ -131,7 +139,7 @@ func newFileReader(f *os.File, pos Position, maxLine int, blocks *blockPool) *fi
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	r := &fileReader{f: f, pos: pos, maxLine: maxLine, lim: maxLine, block: max(1<<20, maxLine+1), blocks: blocks}
+	r := &fileReader{f: f, pos: pos, maxLine: maxLine, lim: maxLine, block: ChunkSize, blocks: blocks}
 	if f != nil {
 		r.src = f
 	}
@@ -445,7 +453,7 @@ func (r *fileReader) readToEOF(emit func(Chunk) bool) (int64, error) {
 			}
 		}
 		if cut == 0 {
-			r.carry = append(r.carry[:0], data...) // at most r.lim: it fits a block
+			r.carry = append(r.carry[:0], data...) // at most r.lim
 			r.recycle(bp)
 			if errors.Is(err, io.EOF) || n < len(buf)-n0 {
 				return total, nil // wait for the open messages' last parts

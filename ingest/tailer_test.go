@@ -306,6 +306,47 @@ func TestTailer_TooLong(t *testing.T) {
 	}
 }
 
+// TestTailer_LongerThanBlock: lines longer than a read block but within
+// the limit are read whole, once, when the file is read as a backlog and
+// when they are written in pieces while it is followed.
+func TestTailer_LongerThanBlock(t *testing.T) {
+	long := func(tag string, n int) string { return tag + strings.Repeat("x", n-len(tag)) }
+	lines := []string{"a", long("b", ingest.ChunkSize+1), "c", long("d", 3*ingest.ChunkSize/2), long("e", ingest.DefaultMaxLine), "f"}
+	t.Run("Backlog", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "a.jsonl")
+		appendLines(t, path, lines...)
+		tl := newTailer(nil, false, path)
+		c := collect(tl)
+		tl.Run(context.Background())
+		<-waitClosed(c)
+		c.exactlyOnce(t, lines)
+	})
+	t.Run("Follow", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "a.jsonl")
+		appendLines(t, path, "start")
+		c, stop := follow(path)
+		c.waitLines(t, 1)
+		w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for i, l := range lines {
+			// Each line in three writes, the tailer reading in between.
+			l += "\n"
+			for _, part := range []string{l[:len(l)/3], l[len(l)/3 : 2*len(l)/3], l[2*len(l)/3:]} {
+				if _, err := w.WriteString(part); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			c.waitLines(t, i+2)
+		}
+		stop()
+		c.exactlyOnce(t, append([]string{"start"}, lines...))
+	})
+}
+
 var logOut io.Writer = io.Discard
 
 // TestTailer_Deleted: a file deleted while a writer still appends to it is
