@@ -390,7 +390,7 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 	}
 	defer db.end()
 	defer tx.Rollback()
-	fresh, err := upsertErrors(ctx, tx, db, b)
+	changed, err := upsertErrors(ctx, tx, db, b)
 	if err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
@@ -406,45 +406,64 @@ func (db *DB) Commit(ctx context.Context, b *Batch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", translate(err))
 	}
-	maps.Copy(db.groups, fresh) // only now are the new ids real
+	maps.Copy(db.groups, changed) // only now are the new ids and firsts real
 	b.committed, b.summary = b.summary, b.committed
 	b.reset()
 	return nil
 }
 
 // groupStmts are the statements that create error groups, prepared in a
-// commit's transaction when it first meets a new group.
-type groupStmts struct{ insert, lookup *sql.Stmt }
+// commit's transaction when it first meets a new group, and the one that
+// moves a group's first line earlier.
+type groupStmts struct{ insert, lookup, lower *sql.Stmt }
 
 func (g *groupStmts) close() {
-	if g.insert != nil {
-		g.insert.Close()
-		g.lookup.Close()
+	for _, s := range []*sql.Stmt{g.insert, g.lookup, g.lower} {
+		if s != nil {
+			s.Close()
+		}
 	}
 }
 
-// newGroup creates an error group and returns its id.
-func (g *groupStmts) newGroup(ctx context.Context, tx *sql.Tx, k groupKey, e *errAgg) (int64, error) {
+// groupRef is what the writer keeps of an error group: its id and its
+// first line ever (error_groups.first_seen; 0 where not known).
+type groupRef struct{ id, first int64 }
+
+// newGroup creates an error group whose first line is e's, and returns it.
+func (g *groupStmts) newGroup(ctx context.Context, tx *sql.Tx, k groupKey, e *errAgg) (groupRef, error) {
+	var err error
 	if g.insert == nil {
-		var err error
 		if g.insert, err = tx.PrepareContext(ctx, `
-			INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-			return 0, err
+			INSERT OR IGNORE INTO error_groups (vendor, code, http_status, endpoint, category, retry, range_name, known, service, first_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+			return groupRef{}, err
 		}
+	}
+	if g.lookup == nil {
 		if g.lookup, err = tx.PrepareContext(ctx, `
-			SELECT id FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
-			g.insert.Close()
-			g.insert = nil
-			return 0, err
+			SELECT id, first_seen FROM error_groups WHERE vendor = ? AND code = ? AND http_status = ? AND endpoint = ? AND category = ? AND retry = ? AND service = ?`); err != nil {
+			return groupRef{}, err
 		}
 	}
-	if _, err := g.insert.ExecContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), e.rng, e.known, k.service); err != nil {
-		return 0, err
+	if _, err := g.insert.ExecContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), e.rng, e.known, k.service, e.first); err != nil {
+		return groupRef{}, err
 	}
-	var id int64
-	err := g.lookup.QueryRowContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), k.service).Scan(&id)
-	return id, err
+	var r groupRef
+	err = g.lookup.QueryRowContext(ctx, k.vendor, k.code, k.status, k.endpoint, string(k.category), string(k.retry), k.service).Scan(&r.id, &r.first)
+	return r, err
+}
+
+// lowerFirst moves group id's first line to first if that is earlier.
+func (g *groupStmts) lowerFirst(ctx context.Context, tx *sql.Tx, id, first int64) error {
+	var err error
+	if g.lower == nil {
+		if g.lower, err = tx.PrepareContext(ctx, `
+			UPDATE error_groups SET first_seen = ?2 WHERE id = ?1 AND (first_seen = 0 OR first_seen > ?2)`); err != nil {
+			return err
+		}
+	}
+	_, err = g.lower.ExecContext(ctx, id, first)
+	return err
 }
 
 func (b *Batch) reset() {
@@ -469,32 +488,50 @@ func (b *Batch) reset() {
 }
 
 // upsertErrors writes the batch's error counts, creating the groups not
-// seen before; it returns their ids, which the database's cache of group
-// ids takes once the transaction commits.
-func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch) (fresh map[groupKey]int64, err error) {
+// seen before and moving earlier the first line of those the batch has
+// earlier lines of (lines out of order, or a file read late); it returns
+// the groups it created or changed, which the database's cache of groups
+// takes once the transaction commits.
+func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch) (changed map[groupKey]groupRef, err error) {
 	if len(b.errs) == 0 {
 		return nil, nil
 	}
 	var stmts groupStmts
 	defer stmts.close()
-	// In key order: neighbouring rows share the B-tree's pages.
 	rows := db.writes.errRows[:0]
 	for k, e := range b.errs {
-		id, ok := db.groups[k.group]
+		g, ok := changed[k.group]
 		if !ok {
-			if id, ok = fresh[k.group]; !ok {
-				if id, err = stmts.newGroup(ctx, tx, k.group, e); err != nil {
+			g, ok = db.groups[k.group]
+		}
+		switch {
+		case !ok:
+			if g, err = stmts.newGroup(ctx, tx, k.group, e); err != nil {
+				return nil, err
+			}
+			if e.first < g.first || g.first == 0 { // the group was there, with later lines
+				if err := stmts.lowerFirst(ctx, tx, g.id, e.first); err != nil {
 					return nil, err
 				}
-				if fresh == nil {
-					fresh = map[groupKey]int64{}
-				}
-				fresh[k.group] = id
+				g.first = e.first
 			}
+		case e.first < g.first || g.first == 0:
+			if err := stmts.lowerFirst(ctx, tx, g.id, e.first); err != nil {
+				return nil, err
+			}
+			g.first = e.first
+		default:
+			rows = append(rows, errRow{k.bucket, g.id, e})
+			continue
 		}
-		rows = append(rows, errRow{k.bucket, id, e})
+		if changed == nil {
+			changed = map[groupKey]groupRef{}
+		}
+		changed[k.group] = g
+		rows = append(rows, errRow{k.bucket, g.id, e})
 	}
 	db.writes.errRows = rows[:0]
+	// In key order: neighbouring rows share the B-tree's pages.
 	slices.SortFunc(rows, func(a, b errRow) int {
 		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
 			return c
@@ -507,7 +544,7 @@ func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch) (fresh map[
 			return nil, err
 		}
 	}
-	return fresh, w.flush()
+	return changed, w.flush()
 }
 
 // errRow is an error_counts row being written.

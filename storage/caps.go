@@ -80,21 +80,22 @@ func (db *DB) loadCaps(ctx context.Context) (*caps, error) {
 	return c, err
 }
 
-// loadGroups reads the ids of the error groups (writer only).
-func (db *DB) loadGroups(ctx context.Context) (map[groupKey]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, vendor, code, http_status, endpoint, category, retry, service FROM error_groups`)
+// loadGroups reads the ids and first lines of the error groups (writer
+// only).
+func (db *DB) loadGroups(ctx context.Context) (map[groupKey]groupRef, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, first_seen, vendor, code, http_status, endpoint, category, retry, service FROM error_groups`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	groups := map[groupKey]int64{}
+	groups := map[groupKey]groupRef{}
 	for rows.Next() {
-		var id int64
+		var r groupRef
 		var g groupKey
-		if err := rows.Scan(&id, &g.vendor, &g.code, &g.status, &g.endpoint, &g.category, &g.retry, &g.service); err != nil {
+		if err := rows.Scan(&r.id, &r.first, &g.vendor, &g.code, &g.status, &g.endpoint, &g.category, &g.retry, &g.service); err != nil {
 			return nil, err
 		}
-		groups[g] = id
+		groups[g] = r
 	}
 	return groups, rows.Err()
 }

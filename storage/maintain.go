@@ -95,9 +95,20 @@ func rollup(ctx context.Context, tx *sql.Tx, cutoff int64) error {
 }
 
 func prune(ctx context.Context, tx *sql.Tx, cutoff int64) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM error_counts WHERE bucket < ?1`, cutoff)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
+		// Groups left with no counts go. This reads every count (no
+		// index has them all by group), so only when counts went.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`); err != nil {
+			return err
+		}
+	}
 	for _, s := range []string{
-		`DELETE FROM error_counts WHERE bucket < ?1`,
-		`DELETE FROM error_groups WHERE id NOT IN (SELECT DISTINCT group_id FROM error_counts)`,
 		`DELETE FROM request_counts WHERE bucket < ?1`,
 		`DELETE FROM request_hours WHERE bucket < ?1`,
 		`DELETE FROM malformed_counts WHERE bucket < ?1`,

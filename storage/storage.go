@@ -80,16 +80,20 @@ type DB struct {
 
 	db       *sql.DB
 	caps     *caps
-	groups   map[groupKey]int64 // error group ids (writer only)
-	writes   writeCache         // prepared upserts and buffers (writer only)
-	lockFile *os.File           // holds the one-writer lock
-	opened   fileID             // the file Open opened (Check)
+	groups   map[groupKey]groupRef // error groups (writer only)
+	writes   writeCache            // prepared upserts and buffers (writer only)
+	lockFile *os.File              // holds the one-writer lock
+	opened   fileID                // the file Open opened (Check)
 	// firstRelease: a reader of a database no writer has migrated since
 	// the first release, which has no skipped or lifetime tables.
 	firstRelease bool
 	// beforeServices: a reader of a database no writer has migrated to
 	// services, endpoints and hosts (0003): those read as empty.
 	beforeServices bool
+	// beforeGroupFirst: a reader of a database no writer has migrated to
+	// first lines kept with the groups (0006): FirstSeenEver reads the
+	// counts.
+	beforeGroupFirst bool
 }
 
 // NewDB returns a DB for the file at path with default settings; adjust
@@ -109,6 +113,10 @@ func (db *DB) Open() error {
 	err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n)
 	if err == nil {
 		db.beforeServices = n == 0
+		err = db.db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('error_groups') WHERE name = 'first_seen'`).Scan(&n)
+	}
+	if err == nil {
+		db.beforeGroupFirst = n == 0
 		err = db.loadHost()
 	}
 	if err != nil {

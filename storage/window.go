@@ -232,6 +232,9 @@ func (db *DB) WindowErrors(ctx context.Context, from, to time.Time, step time.Du
 	if trend {
 		out.Trend = map[[2]string][]int64{}
 	}
+	// Two rows a group at most: its hour rows, summed in the order of
+	// their index by group (error_counts_hours), and its minute rows,
+	// read in time order and sorted. The sums below add them.
 	var count, first, last int64
 	err = db.eachStep(ctx, ranges, []string{"error_counts"}, func(i int, rows *sql.Rows) error {
 		if err := rows.Scan(&id, &count, &first, &last); err != nil {
@@ -264,7 +267,10 @@ func (db *DB) WindowErrors(ctx context.Context, from, to time.Time, step time.Du
 			Retry: g.retry, Known: g.known, Count: count, FirstSeen: fromMS(first), LastSeen: fromMS(last)}
 		return nil
 	}, `SELECT group_id, SUM(count), MIN(first_seen), MAX(last_seen)
-		FROM TABLE WHERE bucket >= ?1 AND bucket < ?2 GROUP BY group_id`)
+		FROM TABLE WHERE bucket >= ?1 AND bucket < ?2 AND bucket % 3600000 = 0 GROUP BY group_id
+		UNION ALL
+		SELECT group_id, SUM(count), MIN(first_seen), MAX(last_seen)
+		FROM TABLE WHERE bucket >= ?1 AND bucket < ?2 AND bucket % 3600000 != 0 GROUP BY group_id`)
 	if err != nil {
 		return out, err
 	}
