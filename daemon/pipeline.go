@@ -193,11 +193,16 @@ func (w *worker) refresh() {
 	}
 }
 
-// process counts a chunk's lines into a tally.
-func (w *worker) process(in Chunk) *result {
+// process counts a chunk's lines into a new result, or into r, which
+// then spans the chunks before it (see single).
+func (w *worker) process(r *result, in Chunk) *result {
 	w.refresh()
 	c := in.Chunk
-	r := &result{tally: w.p.tally(), pos: c.Pos, bytes: int64(len(c.Data))}
+	if r == nil {
+		r = &result{tally: w.p.tally()}
+	}
+	r.pos = c.Pos
+	r.bytes += int64(len(c.Data))
 	now := w.p.now()
 	r.tally.At(now)
 	dec := w.decoders[min(max(in.Input, 0), len(w.decoders)-1)]
@@ -329,6 +334,11 @@ func (w *worker) line(r *result, dec *ingest.Decoder, line []byte, now, runtime 
 // their results in the order of the chunks. The returned channel closes
 // after in closes and every chunk is processed.
 func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
+	if p.workers <= 1 {
+		out := make(chan *result, 1)
+		go p.single(in, out)
+		return out
+	}
 	type job struct {
 		in  Chunk
 		out chan *result
@@ -352,7 +362,7 @@ func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 		go func() {
 			w := &worker{p: p}
 			for j := range jobs {
-				j.out <- w.process(j.in)
+				j.out <- w.process(nil, j.in)
 			}
 		}()
 	}
@@ -363,6 +373,61 @@ func (p *Pipeline) stage(in <-chan Chunk) <-chan *result {
 		}
 	}()
 	return out
+}
+
+// spanLines bounds the lines of a result that spans chunks (see single):
+// a tally of a few thousand lines holds each (minute, group) about once,
+// and a larger one saves little more.
+const spanLines = 1 << 14
+
+// spanWait is how long single waits for the next chunk before it hands
+// over what it has counted: a reader catching up has one ready well
+// within it, and a followed file's lines reach the batch without delay
+// that a flush interval would notice.
+const spanWait = 2 * time.Millisecond
+
+// single is stage with one worker (GOMAXPROCS=1). Its chunks come in
+// order, so one result may span consecutive chunks of a file, with the
+// last one's position: merged in order, that is what merging them one by
+// one gives. Per-chunk tallies exist so that workers can count in
+// parallel; one worker has nothing to gain from them, and merging each
+// repeated the groups of a minute in every chunk of it (345,000 tally
+// entries merged on the diverse mix, against 161,000 spanning). A result
+// is handed over at spanLines, at a change of file, and when no chunk
+// comes within spanWait.
+func (p *Pipeline) single(in <-chan Chunk, out chan<- *result) {
+	defer close(out)
+	w := &worker{p: p}
+	wait := time.NewTimer(spanWait)
+	defer wait.Stop()
+	var r *result // counted, not yet handed over
+	for {
+		var c Chunk
+		ok := true
+		if r == nil {
+			c, ok = <-in
+		} else {
+			wait.Reset(spanWait)
+			select {
+			case c, ok = <-in:
+			case <-wait.C:
+				out <- r
+				r = nil
+				continue
+			}
+		}
+		if !ok {
+			if r != nil {
+				out <- r
+			}
+			return
+		}
+		if r != nil && (c.Pos.Key != r.pos.Key || r.tally.Len() >= spanLines) {
+			out <- r
+			r = nil
+		}
+		r = w.process(r, c)
+	}
 }
 
 // merge adds a result to the batch, then its position: the position is
