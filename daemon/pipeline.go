@@ -382,9 +382,13 @@ const spanLines = 1 << 14
 
 // spanWait is how long single waits for the next chunk before it hands
 // over what it has counted: a reader catching up has one ready well
-// within it, and a followed file's lines reach the batch without delay
-// that a flush interval would notice.
+// within it.
 const spanWait = 2 * time.Millisecond
+
+// spanAge bounds how long a result spans chunks: a followed file written
+// line by line, less than spanWait apart, never leaves single waiting,
+// and its lines must still reach the batch well within a flush interval.
+const spanAge = 25 * time.Millisecond
 
 // single is stage with one worker (GOMAXPROCS=1). Its chunks come in
 // order, so one result may span consecutive chunks of a file, with the
@@ -393,14 +397,15 @@ const spanWait = 2 * time.Millisecond
 // parallel; one worker has nothing to gain from them, and merging each
 // repeated the groups of a minute in every chunk of it (345,000 tally
 // entries merged on the diverse mix, against 161,000 spanning). A result
-// is handed over at spanLines, at a change of file, and when no chunk
-// comes within spanWait.
+// is handed over at spanLines, at a change of file, spanAge after its
+// first chunk, and when no chunk comes within spanWait.
 func (p *Pipeline) single(in <-chan Chunk, out chan<- *result) {
 	defer close(out)
 	w := &worker{p: p}
 	wait := time.NewTimer(spanWait)
 	defer wait.Stop()
-	var r *result // counted, not yet handed over
+	var r *result     // counted, not yet handed over
+	var rAt time.Time // when r's first chunk came
 	for {
 		var c Chunk
 		ok := true
@@ -422,9 +427,12 @@ func (p *Pipeline) single(in <-chan Chunk, out chan<- *result) {
 			}
 			return
 		}
-		if r != nil && (c.Pos.Key != r.pos.Key || r.tally.Len() >= spanLines) {
+		if r != nil && (c.Pos.Key != r.pos.Key || r.tally.Len() >= spanLines || time.Since(rAt) >= spanAge) {
 			out <- r
 			r = nil
+		}
+		if r == nil {
+			rAt = time.Now()
 		}
 		r = w.process(r, c)
 	}

@@ -149,6 +149,47 @@ func TestPipeline_OneWorkerHandsOver(t *testing.T) {
 	}
 }
 
+// TestPipeline_OneWorkerHeldBriefly: lines that keep coming, never leaving
+// the worker waiting long enough to hand over, are handed over within
+// spanAge all the same, not after spanLines of them.
+func TestPipeline_OneWorkerHeldBriefly(t *testing.T) {
+	p := oneWorker(t)
+	in := make(chan Chunk)
+	out := p.stage(in)
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	go func() { // a chunk of one line every 20 µs: spanLines of them take a third of a second
+		defer close(fed)
+		line := []byte(`{"method":"GET","url":"https://api.example.org/x","status":500}` + "\n")
+		key := ingest.FileKey{Dev: 1, Ino: 2}
+		for i := 1; ; i++ {
+			select {
+			case in <- Chunk{Chunk: ingest.Chunk{Pos: ingest.Position{Key: key, Offset: int64(i)}, Data: line}}:
+			case <-stop:
+				return
+			}
+			for at := time.Now(); time.Since(at) < 20*time.Microsecond; {
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-fed
+		close(in)
+		for range out {
+		}
+	}()
+	start := time.Now()
+	select {
+	case r := <-out:
+		if r.lines >= spanLines {
+			t.Fatalf("a result of %d lines, handed over after %v: held to spanLines", r.lines, time.Since(start))
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("no result within a second of lines coming every 20 µs (spanAge %v)", spanAge)
+	}
+}
+
 // TestPipeline_OneWorkerSpans: chunks that follow one another at once are
 // counted into one result (with the last one's position), fewer results
 // than chunks.
