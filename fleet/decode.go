@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
@@ -333,14 +334,15 @@ func (d *decoder) list(open, close byte, f func() error) error {
 }
 
 // str reads a string. Strings without escapes are shared through
-// d.strs; the rare escaped one is decoded by encoding/json.
+// d.strs; the rare escaped one, or one that is not valid UTF-8, is decoded
+// by encoding/json (which reads invalid bytes as U+FFFD).
 func (d *decoder) str() (string, error) {
 	d.ws()
 	if d.peek() != '"' {
 		return "", errSyntax
 	}
 	start := d.i + 1
-	escaped := false
+	escaped, ascii := false, true
 	for j := start; j < len(d.b); j++ {
 		switch c := d.b[j]; {
 		case c == '\\':
@@ -348,9 +350,11 @@ func (d *decoder) str() (string, error) {
 			j++
 		case c < 0x20:
 			return "", errSyntax
+		case c >= utf8.RuneSelf:
+			ascii = false
 		case c == '"':
 			d.i = j + 1
-			if escaped {
+			if escaped || !ascii && !utf8.Valid(d.b[start:j]) {
 				var s string
 				if err := json.Unmarshal(d.b[start-1:j+1], &s); err != nil {
 					return "", errSyntax
