@@ -123,15 +123,18 @@ func NewTailer(positions []Position) *Tailer {
 		decided:    map[FileKey]int64{},
 		warnings:   ratelimiter.NewLeakyBucket(5, 12*time.Second),
 	}
+	fps := make([]fingerprint, len(positions)) // each parsed once, not once a truncation
+	for i, p := range positions {
+		fps[i] = parseFingerprint(p.Fingerprint)
+	}
 	for _, p := range positions {
 		t.files[p.Key] = &fileState{pos: p}
-		// Oldest first: identify tries the newest first.
-		for i := len(p.Earlier) - 1; i >= -1; i-- {
-			tr := Truncation{p.PrevOffset, p.PrevFingerprint}
-			if i >= 0 {
-				tr = p.Earlier[i]
-			}
-			if tr.Offset > 0 && len(tr.Fingerprint) > 0 && !continued(tr, p.Key, positions) {
+		// Its truncations, the last then the earlier ones, become ghosts
+		// oldest first: identify tries the newest first.
+		trs := append([]Truncation{{p.PrevOffset, p.PrevFingerprint}}, p.Earlier...)
+		for i := len(trs) - 1; i >= 0; i-- {
+			tr := trs[i]
+			if tr.Offset > 0 && len(tr.Fingerprint) > 0 && !continued(tr, p.Key, positions, fps) {
 				t.ghosts = append(t.ghosts, ghost{pos: Position{Key: p.Key, Path: p.Path, Offset: tr.Offset, Fingerprint: tr.Fingerprint}})
 			}
 		}
@@ -404,10 +407,11 @@ func (t *Tailer) serviceOf(input int, path string) string {
 // read from where the truncation left it, or further: a copy that starts
 // as the file did and whose position lies at or past the truncation's.
 // Its copy is known by its own position, and the truncation is done with.
-func continued(tr Truncation, key FileKey, positions []Position) bool {
+// fps are the positions' fingerprints, parsed.
+func continued(tr Truncation, key FileKey, positions []Position, fps []fingerprint) bool {
 	fp := parseFingerprint(tr.Fingerprint)
-	for _, q := range positions {
-		if q.Key != key && q.Offset >= tr.Offset && fp.sameStart(parseFingerprint(q.Fingerprint)) {
+	for i, q := range positions {
+		if q.Key != key && q.Offset >= tr.Offset && fp.sameStart(fps[i]) {
 			return true
 		}
 	}

@@ -504,30 +504,26 @@ func upsertErrors(ctx context.Context, tx *sql.Tx, db *DB, b *Batch) (changed ma
 		if !ok {
 			g, ok = db.groups[k.group]
 		}
-		switch {
-		case !ok:
+		dirty := !ok // a group the cache does not hold yet
+		if !ok {
 			if g, err = stmts.newGroup(ctx, tx, k.group, e); err != nil {
 				return nil, err
 			}
-			if e.first < g.first || g.first == 0 { // the group was there, with later lines
-				if err := stmts.lowerFirst(ctx, tx, g.id, e.first); err != nil {
-					return nil, err
-				}
-				g.first = e.first
-			}
-		case e.first < g.first || g.first == 0:
+		}
+		// Lines earlier than the group's first (or a group created by an
+		// earlier bucket of this batch, or there before with later lines).
+		if e.first < g.first || g.first == 0 {
 			if err := stmts.lowerFirst(ctx, tx, g.id, e.first); err != nil {
 				return nil, err
 			}
-			g.first = e.first
-		default:
-			rows = append(rows, errRow{k.bucket, g.id, e})
-			continue
+			g.first, dirty = e.first, true
 		}
-		if changed == nil {
-			changed = map[groupKey]groupRef{}
+		if dirty {
+			if changed == nil {
+				changed = map[groupKey]groupRef{}
+			}
+			changed[k.group] = g
 		}
-		changed[k.group] = g
 		rows = append(rows, errRow{k.bucket, g.id, e})
 	}
 	db.writes.errRows = rows[:0]

@@ -248,13 +248,9 @@ func (db *DB) Lifetime(ctx context.Context) (Summary, error) {
 		return db.Totals(ctx)
 	}
 	// Totals kept per service since 0004; before, all under ''.
-	service := "''"
-	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('lifetime_counts') WHERE name = 'service'`).
-		Scan(&n); err != nil {
-		return Summary{}, translate(err)
-	} else if n == 1 {
-		service = "service"
+	service := "service"
+	if db.beforeLifetimeServices {
+		service = "''"
 	}
 	s := newSummary()
 	err := db.each(ctx, func(rows *sql.Rows) error {

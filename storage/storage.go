@@ -90,6 +90,9 @@ type DB struct {
 	// beforeServices: a reader of a database no writer has migrated to
 	// services, endpoints and hosts (0003): those read as empty.
 	beforeServices bool
+	// beforeLifetimeServices: a reader of a database no writer has
+	// migrated to lifetime totals per service (0004): they read as ''.
+	beforeLifetimeServices bool
 	// beforeGroupFirst: a reader of a database no writer has migrated to
 	// first lines kept with the groups (0006): FirstSeenEver reads the
 	// counts.
@@ -107,19 +110,24 @@ func (db *DB) Open() error {
 	if err := db.open(); err != nil {
 		return err
 	}
-	// What the services schema (0003) added: a reader of a database no
-	// writer has migrated to it reads those parts as empty.
-	var n int
-	err := db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&n)
-	if err == nil {
-		db.beforeServices = n == 0
-		err = db.db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('error_groups') WHERE name = 'first_seen'`).Scan(&n)
+	// What later migrations added: a reader of a database no writer has
+	// migrated since reads those parts as they were.
+	for _, f := range []struct {
+		lacks         *bool
+		table, column string
+	}{
+		{&db.beforeServices, "meta", ""},                           // 0003: services, endpoints and hosts
+		{&db.beforeLifetimeServices, "lifetime_counts", "service"}, // 0004
+		{&db.beforeGroupFirst, "error_groups", "first_seen"},       // 0006
+	} {
+		var n int
+		if err := db.db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?1) WHERE ?2 = '' OR name = ?2`, f.table, f.column).Scan(&n); err != nil {
+			db.Close()
+			return fmt.Errorf("open %s: %w", db.Path, translate(err))
+		}
+		*f.lacks = n == 0
 	}
-	if err == nil {
-		db.beforeGroupFirst = n == 0
-		err = db.loadHost()
-	}
-	if err != nil {
+	if err := db.loadHost(); err != nil {
 		db.Close()
 		return fmt.Errorf("open %s: %w", db.Path, translate(err))
 	}
